@@ -1,0 +1,1 @@
+"""Heldout: a self-hosted, Kaggle-style practice-competition platform."""

@@ -1,0 +1,164 @@
+"""What each client sub-command of ``heldout`` does. Handlers take the parsed args and return an exit code.
+
+Results go to stdout (table, CSV or JSON); progress and notes go to stderr.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import time
+from pathlib import Path
+
+from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config
+from heldout.client.http import HeldoutClient
+from heldout.client.output import Column, print_record, print_rows, score, when
+
+FINISHED = ("scored", "failed", "error")
+
+CHALLENGE_COLUMNS = [Column("slug", "slug"), Column("title", "title"), Column("metric", "metric"),
+                     Column("phase", "phase"), Column("ends_at", "ends", when), Column("team_count", "teams"),
+                     Column("difficulty", "difficulty")]
+SUBMISSION_COLUMNS = [Column("id", "id"), Column("created_at", "submitted", when), Column("filename", "file"),
+                      Column("status", "status"), Column("public_score", "public", score),
+                      Column("private_score", "private", score), Column("selected_final", "final"),
+                      Column("message", "message"), Column("error", "error")]
+LEADERBOARD_COLUMNS = [Column("rank", "rank"), Column("team", "team"), Column("score", "score", score),
+                       Column("entries", "entries"), Column("last_entry_at", "last entry", when)]
+CHALLENGE_FIELDS = [Column("slug", "slug"), Column("title", "title"), Column("summary", "summary"),
+                    Column("metric", "metric"), Column("greater_is_better", "higher is better"),
+                    Column("kind", "kind"), Column("phase", "phase"), Column("starts_at", "opens", when),
+                    Column("ends_at", "closes", when), Column("daily_limit", "submissions per day"),
+                    Column("remaining_today", "left today"), Column("max_team_size", "team size"),
+                    Column("submission_columns", "columns", ", ".join), Column("my_team", "your team")]
+FILE_COLUMNS = [Column("name", "file"), Column("size", "bytes"), Column("sha256", "sha256")]
+SUBMISSION_FIELDS = [Column("id", "id"), Column("challenge", "challenge"), Column("status", "status"),
+                     Column("public_score", "public score", score), Column("private_score", "private score", score),
+                     Column("error", "error"), Column("queue_position", "queue position"),
+                     Column("run_s", "run seconds"), Column("url", "url")]
+
+
+def _client(args, *, token_required: bool = True) -> HeldoutClient:  # noqa: ANN001
+    config = load_config()
+    if token_required and not config.token:
+        raise ClientError("no API token: run 'heldout login --url URL' or set HELDOUT_TOKEN")
+    return HeldoutClient(config.url, config.token, quiet=getattr(args, "quiet", False))
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def login(args) -> int:  # noqa: ANN001
+    url = normalise_url(args.url)
+    token = os.environ.get("HELDOUT_TOKEN") or ""
+    if not token:
+        token = getpass.getpass("API token: ") if sys.stdin.isatty() else sys.stdin.readline()
+    token = token.strip()
+    if not token:
+        raise ClientError("no token given: create one on your account page, then paste it here")
+    me = HeldoutClient(url, token).get("/me")
+    path = save_config(ClientConfig(url=url, token=token))
+    print(f"logged in to {url} as {me['username']} (token kept in {path})")
+    return 0
+
+
+def challenges_list(args) -> int:  # noqa: ANN001
+    client = _client(args, token_required=False)
+    rows = list(client.pages("/challenges", "challenges", search=args.search, tag=args.tag, phase=args.phase,
+                             per_page=100))
+    print_rows(rows, CHALLENGE_COLUMNS, args.format, empty="no challenges")
+    return 0
+
+
+def challenges_show(args) -> int:  # noqa: ANN001
+    challenge = _client(args, token_required=False).get(f"/challenges/{args.slug}")
+    print_record(challenge, CHALLENGE_FIELDS, args.format)
+    if args.format == "table":
+        print()
+        print_rows(challenge["files"], FILE_COLUMNS, "table", empty="no data files")
+    return 0
+
+
+def download(args) -> int:  # noqa: ANN001
+    client = _client(args, token_required=False)
+    challenge = client.get(f"/challenges/{args.slug}")
+    target_dir = Path(args.path)
+    for file in challenge["files"]:
+        target = target_dir / file["name"]
+        if args.force:
+            target.unlink(missing_ok=True)
+        outcome = client.download(file["url"], target, size=file["size"], sha256=file["sha256"])
+        print(f"{target}: {outcome} ({file['size']:,} bytes, sha256 verified)")
+    return 0
+
+
+def submit(args) -> int:  # noqa: ANN001
+    client = _client(args)
+    path = _existing_file(args.file)
+    submission = client.upload(f"/challenges/{args.slug}/submissions", path, {"message": args.message or ""}).json()
+    _note(f"submission {submission['id']} queued: {submission['url']}")
+    if not args.wait:
+        print_record(submission, SUBMISSION_FIELDS, args.format)
+        return 0
+    submission = _follow(client, submission["url"], args.timeout)
+    print_record(submission, SUBMISSION_FIELDS, args.format)
+    if submission["status"] == "scored":
+        return 0
+    if submission["status"] in FINISHED:
+        _note(f"heldout: submission {submission['id']} {submission['status']}: {submission.get('error') or ''}")
+        return 1
+    _note(f"heldout: submission {submission['id']} is still {submission['status']} after {args.timeout} seconds; "
+          f"follow it with 'heldout submissions {args.slug}'")
+    return 3
+
+
+def _follow(client: HeldoutClient, url: str, timeout_s: float) -> dict:
+    """Poll the submission until it finishes or ``timeout_s`` passes, saying when its status changes."""
+    deadline = time.monotonic() + timeout_s
+    delay, last = 0.5, None
+    while True:
+        submission = client.get(url)
+        if submission["status"] != last:
+            last = submission["status"]
+            position = submission.get("queue_position")
+            _note(f"  {last}" + (f" (number {position} in the queue)" if position else ""))
+        if submission["status"] in FINISHED or time.monotonic() >= deadline:
+            return submission
+        time.sleep(delay)
+        delay = min(delay * 1.5, 5.0)
+
+
+def submissions(args) -> int:  # noqa: ANN001
+    rows = list(_client(args).pages(f"/challenges/{args.slug}/submissions", "submissions", per_page=100))
+    print_rows(rows, SUBMISSION_COLUMNS, args.format, empty="no submissions yet")
+    return 0
+
+
+def leaderboard(args) -> int:  # noqa: ANN001
+    client = _client(args, token_required=False)
+    rows = list(client.pages(f"/challenges/{args.slug}/leaderboard", "leaderboard",
+                             private="true" if args.private else None, per_page=100))
+    print_rows(rows, LEADERBOARD_COLUMNS, args.format, empty="nobody is on the leaderboard yet")
+    return 0
+
+
+def check(args) -> int:  # noqa: ANN001
+    client = _client(args)
+    path = _existing_file(args.file)
+    result = client.upload(f"/challenges/{args.slug}/check", path, {}).json()
+    if args.format == "json":
+        print_record(result, [], "json")
+    elif result["ok"]:
+        print(f"{path.name}: {result['message']}")
+    else:
+        print(f"{path.name}: not accepted: {result['message']}")
+    return 0 if result["ok"] else 1
+
+
+def _existing_file(name: str) -> Path:
+    path = Path(name)
+    if not path.is_file():
+        raise ClientError(f"{name}: no such file")
+    return path

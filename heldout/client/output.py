@@ -1,0 +1,70 @@
+"""Printing results: a readable table by default, or CSV or JSON for pipelines.
+
+Tables are for people (scores rounded, times shortened); CSV and JSON carry
+the values exactly as the API sent them, with the same column names, so
+``heldout leaderboard SLUG --csv | sort -t, -k3`` and ``... --json | jq`` work.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from tabulate import tabulate
+
+FORMATS = ("table", "csv", "json")
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    show: Callable[[object], str] | None = None  # how the table shows a value; CSV and JSON keep it raw
+
+    def cell(self, row: dict) -> object:
+        value = row.get(self.key)
+        if self.show is not None and value is not None:
+            return self.show(value)
+        return "" if value is None else value
+
+
+def score(value: object) -> str:
+    return f"{value:.5f}" if isinstance(value, (int, float)) else str(value)
+
+
+def when(value: object) -> str:
+    # ISO timestamps to "2026-01-01 12:00"; they are UTC.
+    return str(value).replace("T", " ")[:16]
+
+
+def print_rows(rows: list[dict], columns: list[Column], fmt: str, *, out: TextIO | None = None,
+               empty: str = "nothing to show") -> None:
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json.dumps([{c.key: row.get(c.key) for c in columns} for row in rows], indent=2) + "\n")
+    elif fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([c.key for c in columns])
+        for row in rows:
+            writer.writerow(["" if row.get(c.key) is None else row.get(c.key) for c in columns])
+    elif not rows:
+        out.write(empty + "\n")
+    else:
+        out.write(tabulate([[c.cell(row) for c in columns] for row in rows], headers=[c.header for c in columns],
+                           disable_numparse=True) + "\n")
+
+
+def print_record(record: dict, fields: list[Column], fmt: str, *, out: TextIO | None = None) -> None:
+    """One object: its fields as name/value lines for people, the whole object for JSON."""
+    out = out or sys.stdout
+    if fmt == "json":
+        out.write(json.dumps(record, indent=2) + "\n")
+    elif fmt == "csv":
+        print_rows([record], fields, "csv", out=out)
+    else:
+        out.write(tabulate([[c.header, c.cell(record)] for c in fields], tablefmt="plain",
+                           disable_numparse=True) + "\n")

@@ -1,0 +1,219 @@
+"""What each ``heldout`` sub-command does. Handlers take (settings, args) and return an exit code."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+import threading
+from pathlib import Path
+
+from heldout.config import Settings
+from heldout.db import make_engine, make_session_factory, session_scope
+from heldout.startup import StartupError, check_database, check_redis, check_sandbox
+
+DEMO_USERS = (("learner", "learner-password", False), ("organizer", "organizer-password", True))
+
+
+def db_upgrade(settings: Settings, _args) -> int:  # noqa: ANN001
+    from heldout.migrate import upgrade
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    check_database(engine, require_schema=False)
+    upgrade(engine)
+    print(f"database at {engine.url.render_as_string(hide_password=True)} is up to date")
+    return 0
+
+
+def _sessions(settings: Settings):  # noqa: ANN202
+    engine = make_engine(settings.database_url)
+    check_database(engine)
+    return make_session_factory(engine)
+
+
+def challenges_validate(_settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.challenges.bundle import validate_bundle
+
+    status = 0
+    for path in args.paths:
+        errors = validate_bundle(path)
+        if errors:
+            status = 1
+            print(f"{path}: {len(errors)} problem(s)")
+            for error in errors:
+                print(f"  {error}")
+        else:
+            print(f"{path}: ok")
+    return status
+
+
+def challenges_load(settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.challenges.errors import BundleErrors
+    from heldout.platform.services.publishing import load_challenge
+    from heldout.runner.queue import connect_redis, scoring_queue
+    from heldout.storage import LocalStorage
+
+    sessions = _sessions(settings)
+    storage = LocalStorage(settings.storage_dir)
+    queue = None if settings.embedded_queue else scoring_queue(connect_redis(settings.redis_url))
+    status = 0
+    for path in args.paths:
+        try:
+            with session_scope(sessions) as session:
+                result = load_challenge(session, storage, queue, path, publish=not args.draft)
+        except BundleErrors as exc:
+            status = 1
+            print(f"{path}: not loaded, {len(exc.errors)} problem(s)")
+            for error in exc.errors:
+                print(f"  {error}")
+            continue
+        print(f"{path}: {result.challenge_slug} {result.action}"
+              + (f", {result.rescored} submission(s) queued for rescoring" if result.rescored else ""))
+    return status
+
+
+def _read_password(args) -> str:  # noqa: ANN001
+    if os.environ.get("HELDOUT_NEW_PASSWORD"):
+        return os.environ["HELDOUT_NEW_PASSWORD"]
+    if args.password_stdin or not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise StartupError("the two passwords differ")
+    return first
+
+
+def users_create(settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.platform.services.accounts import create_user
+    from heldout.platform.services.errors import ServiceError
+
+    sessions = _sessions(settings)
+    with session_scope(sessions) as session:
+        try:
+            user = create_user(session, args.name, _read_password(args), is_admin=args.admin,
+                               is_organizer=args.organizer)
+        except ServiceError as exc:
+            raise StartupError(f"{exc.field}: {exc.message}") from None
+        print(f"created user {user.username}" + (" (admin)" if user.is_admin else ""))
+    return 0
+
+
+def tokens_create(settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.platform.services.accounts import create_token, get_user
+    from heldout.platform.services.errors import NotFound
+
+    sessions = _sessions(settings)
+    with session_scope(sessions) as session:
+        try:
+            user = get_user(session, args.name)
+        except NotFound as exc:
+            raise StartupError(exc.message) from None
+        print(create_token(session, user, args.label))
+    return 0
+
+
+def worker(settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.runner.context import RunnerContext
+    from heldout.runner.queue import connect_redis
+    from heldout.runner.worker import run_worker
+
+    if settings.embedded_queue:
+        raise StartupError("a separate worker needs Redis: set HELDOUT_REDIS_URL (the embedded queue runs "
+                           "its worker inside 'heldout serve')")
+    redis = connect_redis(settings.redis_url)
+    check_redis(settings, redis)
+    context = RunnerContext.from_settings(settings, redis=redis)
+    check_database(make_engine(settings.database_url))
+    backend = check_sandbox(settings)
+    print(f"worker scoring with the {backend} sandbox", flush=True)
+    run_worker(context, burst=args.burst, name=args.name)
+    return 0
+
+
+def serve(settings: Settings, args) -> int:  # noqa: ANN001
+    check_database(make_engine(settings.database_url))
+    if settings.embedded_queue:
+        return _serve_embedded(settings, args.host, args.port)
+    from heldout.runner.queue import connect_redis
+
+    check_redis(settings, connect_redis(settings.redis_url))
+    _serve_gunicorn(settings, args.host, args.port, args.workers)
+    return 0
+
+
+def _serve_gunicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from heldout.platform import create_app
+
+    class HeldoutServer(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", 4)
+            self.cfg.set("timeout", 120)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):  # noqa: ANN202
+            return create_app(settings)
+
+    HeldoutServer().run()
+
+
+def _serve_embedded(settings: Settings, host: str, port: int, banner: str = "") -> int:
+    """Web app on a thread, RQ worker on the main thread (it installs signal handlers), one fakeredis between them."""
+    import fakeredis
+    from werkzeug.serving import make_server
+
+    from heldout.platform import create_app
+    from heldout.runner.context import RunnerContext
+    from heldout.runner.queue import connect_redis
+    from heldout.runner.worker import run_worker
+
+    backend = check_sandbox(settings)
+    server = fakeredis.FakeServer()
+    app = create_app(settings, redis=connect_redis(None, embedded_server=server))
+    context = RunnerContext.from_settings(settings, redis=connect_redis(None, embedded_server=server))
+    try:
+        http = make_server(host, port, app, threaded=True)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror} — pick another port with --port") from None
+    threading.Thread(target=http.serve_forever, name="heldout-web", daemon=True).start()
+    print(f"Heldout is serving on http://{host}:{port} (embedded queue, {backend} sandbox)", flush=True)
+    if banner:
+        print(banner, flush=True)
+    try:
+        run_worker(context, reconcile_every_s=10)
+    finally:
+        http.shutdown()
+    return 0
+
+
+def demo(settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.platform.services.accounts import create_user
+    from heldout.platform.services.errors import Conflict
+
+    db_upgrade(settings, args)
+    bundles = sorted(p for p in Path(args.challenges).iterdir() if (p / "challenge.yaml").is_file()) \
+        if Path(args.challenges).is_dir() else []
+    if bundles:
+        challenges_load(settings, argparse_namespace(paths=bundles, draft=False))
+    sessions = _sessions(settings)
+    for name, password, organizer in DEMO_USERS:
+        with session_scope(sessions) as session:
+            try:
+                create_user(session, name, password, is_organizer=organizer, is_admin=organizer)
+            except Conflict:
+                pass
+    banner = "Log in as " + " or ".join(f"{n} / {p}" for n, p, _ in DEMO_USERS) + ". Stop with Ctrl+C."
+    if not settings.embedded_queue:
+        raise StartupError("the demo runs on the embedded queue; unset HELDOUT_REDIS_URL "
+                           "(for Redis, run 'heldout serve' and 'heldout worker')")
+    return _serve_embedded(settings, args.host, args.port, banner=banner)
+
+
+def argparse_namespace(**values):  # noqa: ANN201
+    import argparse
+
+    return argparse.Namespace(**values)

@@ -1,0 +1,143 @@
+"""Settings, read from the environment in one place.
+
+Nothing else in Heldout reads ``os.environ``: the app factory, the worker and
+the CLI all receive a ``Settings``. A malformed value raises ``ConfigError``
+with one line that says which variable is wrong and how to fix it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+SANDBOX_KINDS = ("auto", "docker", "bubblewrap")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None = None
+    sandbox: str = "auto"
+    sandbox_image: str | None = None
+    # Prestarted single-use containers per worker (Docker only): hides container start-up.
+    sandbox_pool_size: int = 2
+    secret_key: str = ""
+    production: bool = False
+    max_upload_bytes: int = 200 * 1024 * 1024
+    # How long a submission may stay `running` before the reconciler re-queues it.
+    running_deadline_s: int = 600
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def embedded_queue(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def storage_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, *, demo: bool = False) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("HELDOUT_DATA_DIR") or "instance").absolute()
+        database_url = env.get("HELDOUT_DATABASE_URL") or f"sqlite:///{data_dir / 'heldout.sqlite3'}"
+        if "://" not in database_url:
+            raise ConfigError(
+                f"HELDOUT_DATABASE_URL={database_url!r} is not a database URL; "
+                "use e.g. postgresql+psycopg://user:pass@host/db or sqlite:///path/heldout.sqlite3"
+            )
+        database_url = _normalise_database_url(database_url)
+        redis_url = env.get("HELDOUT_REDIS_URL") or None
+        if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError(
+                f"HELDOUT_REDIS_URL={redis_url!r} is not a Redis URL; use e.g. redis://localhost:6379/0, "
+                "or leave it unset for the embedded queue"
+            )
+        sandbox = (env.get("HELDOUT_SANDBOX") or "auto").strip().lower()
+        if sandbox not in SANDBOX_KINDS:
+            raise ConfigError(f"HELDOUT_SANDBOX={sandbox!r} is not one of {', '.join(SANDBOX_KINDS)}")
+        production = _parse_bool(env, "HELDOUT_PRODUCTION", False)
+        secret_key = env.get("HELDOUT_SECRET_KEY") or ""
+        if not secret_key:
+            if production:
+                raise ConfigError(
+                    "HELDOUT_SECRET_KEY is required in production; generate one with "
+                    "python -c 'import secrets; print(secrets.token_hex(32))'"
+                )
+            secret_key = _persisted_secret(data_dir)
+        max_upload = _parse_int(env, "HELDOUT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+        deadline = _parse_int(env, "HELDOUT_RUNNING_DEADLINE_S", 600)
+        pool_size = _parse_int(env, "HELDOUT_SANDBOX_POOL_SIZE", 2, allow_zero=True)
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            sandbox=sandbox,
+            sandbox_image=env.get("HELDOUT_SANDBOX_IMAGE") or None,
+            secret_key=secret_key,
+            production=production,
+            max_upload_bytes=max_upload,
+            running_deadline_s=deadline,
+            sandbox_pool_size=pool_size,
+        )
+
+
+def _normalise_database_url(url: str) -> str:
+    # Users paste the URL their hosting gives them; route it to the psycopg 3 driver we ship.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _parse_bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean; use 1 or 0")
+
+
+def _parse_int(env: dict, name: str, default: int, *, allow_zero: bool = False) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ConfigError(f"{name}={raw!r} must be {'zero or more' if allow_zero else 'positive'}")
+    return value
+
+
+def _persisted_secret(data_dir: Path) -> str:
+    """The demo's secret key: generated once and kept, so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    try:
+        if path.exists():
+            return path.read_text().strip()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(key)
+        return key
+    except FileExistsError:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot keep the secret key in {path}: {exc.strerror}; set HELDOUT_SECRET_KEY or HELDOUT_DATA_DIR") from None

@@ -1,0 +1,95 @@
+"""Leaderboard modes: what score a team's row shows, from its scored submissions.
+
+- ``classic``: the team's best public score, as it is.
+- ``rounded``: scores are rounded to ``digits`` decimals *before* ranking, so the
+  board cannot be read for differences it does not show; the earliest submission
+  that reached the best rounded score holds the row.
+- ``ladder``: Blum & Hardt's Ladder (2015). Walking the team's submissions in the
+  order they were made, the shown score moves only when a submission beats it by
+  more than ``step``, and then to that score rounded to a multiple of ``step``.
+  Tiny "improvements" found by probing the public split earn nothing.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Sequence
+
+from heldout.leaderboard.ranking import Entry, best_entry
+
+MODES = ("classic", "rounded", "ladder")
+
+
+@dataclass(frozen=True)
+class BoardMode:
+    name: str
+    greater_is_better: bool
+    display_precision: int
+    digits: int | None = None
+    step: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in MODES:
+            raise ValueError(f"leaderboard mode must be one of {', '.join(MODES)}, not {self.name!r}")
+        if self.name == "rounded" and (self.digits is None or self.digits < 0):
+            raise ValueError("the rounded leaderboard needs digits >= 0")
+        if self.name == "ladder" and not (self.step and self.step > 0):
+            raise ValueError("the ladder leaderboard needs a step greater than 0")
+
+    @classmethod
+    def of(cls, challenge) -> "BoardMode":  # noqa: ANN001 - a Challenge, or anything with its fields
+        rules = (challenge.rules or {}).get("leaderboard") or {}
+        return cls(name=challenge.leaderboard_mode or rules.get("mode") or "classic",
+                   greater_is_better=bool(challenge.greater_is_better),
+                   display_precision=int(challenge.display_precision if challenge.display_precision is not None else 5),
+                   digits=rules.get("digits"), step=rules.get("step"))
+
+    @property
+    def precision(self) -> int:
+        """Decimals to print a board score with."""
+        if self.name == "rounded":
+            return int(self.digits)
+        if self.name == "ladder":
+            # A ladder score is a multiple of the step: print as many decimals as the step has.
+            exponent = Decimal(str(self.step)).normalize().as_tuple().exponent
+            return max(0, -int(exponent))
+        return self.display_precision
+
+    @property
+    def shows_interval(self) -> bool:
+        """Bootstrap intervals would give back the digits the rounded and ladder modes withhold."""
+        return self.name == "classic"
+
+    def board_entry(self, entries: Sequence[Entry]) -> Entry | None:
+        """The row one team earns: its submission and the score shown.
+
+        ``entries`` are the team's scored submissions in the order they were made.
+        """
+        if self.name == "rounded":
+            return best_entry((Entry(e.submission_id, round(e.score, self.digits), e.submitted_at) for e in entries),
+                              self.greater_is_better)
+        if self.name == "ladder":
+            return ladder(entries, self.step, self.greater_is_better)
+        return best_entry(entries, self.greater_is_better)
+
+
+def to_step(score: float, step: float) -> float:
+    """``score`` rounded to the nearest multiple of ``step`` (the Ladder's [x]_η), without float dust."""
+    return round(round(score / step) * step, 12)
+
+
+def ladder(entries: Sequence[Entry], step: float, greater_is_better: bool) -> Entry | None:
+    """The Ladder's released score after the team's submissions, and the submission that set it."""
+    shown: Entry | None = None
+    for entry in entries:
+        if not math.isfinite(entry.score):
+            continue
+        if shown is not None:
+            gain = entry.score - shown.score if greater_is_better else shown.score - entry.score
+            # Rounded so that a gain of exactly one step (0.52 - 0.51 = 0.010000000000000009) is not "more".
+            if round(gain, 12) <= step:
+                continue
+        shown = Entry(entry.submission_id, to_step(entry.score, step), entry.submitted_at)
+    return shown

@@ -1,0 +1,340 @@
+"""The data model. State and invariants live here; behaviour lives in services.
+
+A solo entrant is a team of one, as on Kaggle: every submission belongs to a
+team, and teams belong to one challenge.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # noqa: ANN001
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime stored; use timezone-aware UTC datetimes")
+            value = value.astimezone(timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):  # noqa: ANN001
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SubmissionStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SCORED = "scored"
+    FAILED = "failed"  # the participant's fault: carries a message for them
+    ERROR = "error"  # the platform's fault: retried, then shown to admins
+
+    @property
+    def finished(self) -> bool:
+        return self in (SubmissionStatus.SCORED, SubmissionStatus.FAILED, SubmissionStatus.ERROR)
+
+
+class ChallengeStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+
+
+class SubmissionKind(str, enum.Enum):
+    PREDICTIONS = "predictions"
+    CODE = "code"
+
+
+def _enum(cls):  # noqa: ANN001
+    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_organizer: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # Only a SHA-256 of the token is kept: a leaked database does not leak tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class StudyGroup(Base):
+    __tablename__ = "study_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    invite_code: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMembership(Base):
+    __tablename__ = "group_memberships"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("study_groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Challenge(Base):
+    __tablename__ = "challenges"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(500), default="")
+    description_md: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    difficulty: Mapped[str] = mapped_column(String(20), default="beginner")
+    task_type: Mapped[str] = mapped_column(String(20))
+    metric: Mapped[str] = mapped_column(String(50))
+    greater_is_better: Mapped[bool] = mapped_column(Boolean)
+    display_precision: Mapped[int] = mapped_column(Integer, default=5)
+    # The ScoringSpec as a dict: exactly what the sandboxed scorer receives.
+    scoring_spec: Mapped[dict] = mapped_column(JSON)
+    # Rules and anything else from the bundle that has no column of its own.
+    rules: Mapped[dict] = mapped_column(JSON, default=dict)
+    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind), default=SubmissionKind.PREDICTIONS)
+    status: Mapped[ChallengeStatus] = mapped_column(_enum(ChallengeStatus), default=ChallengeStatus.DRAFT)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    daily_limit: Mapped[int] = mapped_column(Integer, default=5)
+    max_team_size: Mapped[int] = mapped_column(Integer, default=1)
+    max_final_submissions: Mapped[int] = mapped_column(Integer, default=2)
+    leaderboard_mode: Mapped[str] = mapped_column(String(20), default="classic")
+    private_revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # After this moment teams are fixed (no joining, leaving or merging); unset means "until the challenge ends".
+    team_merge_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("study_groups.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Increments when the solution changes; a submission scored on an older version is rescored.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    solution_hash: Mapped[str] = mapped_column(String(64))
+    solution_key: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    files: Mapped[list["ChallengeFile"]] = relationship(
+        back_populates="challenge", cascade="all, delete-orphan", order_by="ChallengeFile.name"
+    )
+
+
+class ChallengeFile(Base):
+    """A file learners may download. The solution is never one of these."""
+
+    __tablename__ = "challenge_files"
+    __table_args__ = (UniqueConstraint("challenge_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    storage_key: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+    challenge: Mapped[Challenge] = relationship(back_populates="files")
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("challenge_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Who may rename the team and merge it into another; unset (a team of one made on first submission)
+    # means the earliest member.
+    leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TeamMembership(Base):
+    __tablename__ = "team_memberships"
+    # One team per user per challenge, enforced by the database.
+    __table_args__ = (UniqueConstraint("challenge_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Submission(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (
+        Index("ix_submissions_status_created", "status", "created_at"),
+        Index("ix_submissions_team_created", "team_id", "created_at"),
+        Index("ix_submissions_challenge_final", "challenge_id", "selected_final"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[SubmissionKind] = mapped_column(_enum(SubmissionKind), default=SubmissionKind.PREDICTIONS)
+    status: Mapped[SubmissionStatus] = mapped_column(_enum(SubmissionStatus), default=SubmissionStatus.QUEUED)
+    filename: Mapped[str] = mapped_column(String(255))
+    file_key: Mapped[str] = mapped_column(String(255))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    public_score: Mapped[float | None] = mapped_column(Float)
+    private_score: Mapped[float | None] = mapped_column(Float)
+    public_ci_low: Mapped[float | None] = mapped_column(Float)
+    public_ci_high: Mapped[float | None] = mapped_column(Float)
+    # What the participant reads when their submission failed (never private values).
+    error: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[dict | None] = mapped_column(JSON)
+    # What the platform's admins read when scoring broke on our side.
+    internal_error: Mapped[str | None] = mapped_column(Text)
+    logs: Mapped[str | None] = mapped_column(Text)
+    selected_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When it last entered the queue (creation, retry or rescore): queue wait is measured from here.
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queue_wait_s: Mapped[float | None] = mapped_column(Float)
+    run_s: Mapped[float | None] = mapped_column(Float)
+    peak_memory_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Fencing token: only the job run that claimed the submission may record its result.
+    run_token: Mapped[str | None] = mapped_column(String(64))
+    scored_version: Mapped[int | None] = mapped_column(Integer)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    team: Mapped[Team] = relationship()
+    user: Mapped[User] = relationship()
+    challenge: Mapped[Challenge] = relationship()
+
+
+class TeamBestScore(Base):
+    """Each team's row on the public leaderboard, kept current as submissions are scored.
+
+    The public leaderboard reads this table alone, so it never aggregates the
+    submissions table per request. ``public_score`` is the score the board ranks
+    by: the exact best in the classic mode, rounded or laddered in the others
+    (heldout.leaderboard.modes); ``submission_id`` is the submission that earned it.
+    """
+
+    __tablename__ = "team_best_scores"
+    __table_args__ = (Index("ix_best_challenge_score", "challenge_id", "public_score", "submitted_at"),)
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    public_score: Mapped[float] = mapped_column(Float)
+    public_ci_low: Mapped[float | None] = mapped_column(Float)
+    public_ci_high: Mapped[float | None] = mapped_column(Float)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    last_entry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RankSnapshotDay(Base):
+    """Which UTC day the challenge's rank snapshot was taken for (one row per challenge)."""
+
+    __tablename__ = "rank_snapshot_days"
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+
+
+class RankSnapshot(Base):
+    """Each team's public rank as the board stood when ``RankSnapshotDay.day`` began.
+
+    Taken just before the first change of a UTC day, so "change since yesterday"
+    compares with the previous day's final standings without replaying history.
+    """
+
+    __tablename__ = "rank_snapshots"
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class PrivateBoardState(Base):
+    """Whether the stored private standings of a challenge are current.
+
+    Anything that could change them (a score, a final selection, a merge) bumps
+    ``generation``; a reader that finds ``computed_generation`` behind recomputes.
+    Reading the generation before computing (rather than deleting a flag) means a
+    change committed while the standings are being computed still marks them stale.
+    ``challenge_version`` catches a new solution whose rescoring has not finished.
+    """
+
+    __tablename__ = "private_board_states"
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    computed_generation: Mapped[int | None] = mapped_column(Integer)
+    challenge_version: Mapped[int | None] = mapped_column(Integer)
+    computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PrivateStanding(Base):
+    """A team's row on the private leaderboard: never shown before the reveal (services.leaderboards)."""
+
+    __tablename__ = "private_standings"
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    private_score: Mapped[float] = mapped_column(Float)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
+    public_rank: Mapped[int | None] = mapped_column(Integer)

@@ -1,0 +1,381 @@
+"""The OpenAPI 3.1 document of ``/api/v1``: the native API and the Kaggle-compatible methods.
+
+Written out by hand as data, next to nothing else, so it reads as the contract
+it is; ``tests/api/test_openapi.py`` runs schemathesis against the live app to
+hold every route to it.
+"""
+
+from __future__ import annotations
+
+import copy
+
+# -- building blocks ---------------------------------------------------------------------------------------------
+
+STRING_OR_NULL = {"type": ["string", "null"]}
+INT_OR_NULL = {"type": ["integer", "null"]}
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
+
+ERROR_CODES = {
+    "invalid": "a parameter or field is malformed (see `field`)",
+    "missing_token": "the route needs an API token and none was sent",
+    "invalid_token": "the token is wrong, revoked, or not the basic-auth user's",
+    "not_found": "no such challenge, file, submission or team, or one you may not see",
+    "not_open": "the challenge does not take submissions yet",
+    "closed": "the challenge no longer takes submissions",
+    "daily_limit": "the team used the day's submissions (`Retry-After` says when the count resets)",
+    "too_large": "the file is larger than the challenge's limit",
+    "empty_file": "the file is empty",
+    "not_revealed": "the private leaderboard is shown only after the organizers reveal it",
+    "rate_limited": "too many requests (`Retry-After` says when to try again)",
+    "unavailable": "a part of the platform is down; try again later",
+}
+
+
+def _obj(properties: dict, required: list[str] | None = None, **extra) -> dict:
+    schema = {"type": "object", "properties": properties, **extra}
+    if required is not None:
+        schema["required"] = required
+    return schema
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str = "OK", headers: dict | None = None) -> dict:
+    response = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _errors(*statuses: int) -> dict:
+    return {str(status): {"$ref": f"#/components/responses/Error{status}"} for status in statuses}
+
+
+def _kaggle_errors(*statuses: int) -> dict:
+    return {str(status): {"$ref": f"#/components/responses/KaggleError{status}"} for status in statuses}
+
+
+PUBLIC = [{}, {"bearerAuth": []}, {"basicAuth": []}]
+TOKEN = [{"bearerAuth": []}, {"basicAuth": []}]
+
+SLUG = {"name": "slug", "in": "path", "required": True, "description": "the challenge's slug",
+        "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64}}
+SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+
+
+def _page_params(default_per_page: int) -> list[dict]:
+    return [
+        {"name": "page", "in": "query", "description": "page number, from 1",
+         "schema": {"type": "integer", "minimum": 1, "default": 1}},
+        {"name": "per_page", "in": "query", "description": "items per page",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": default_per_page}},
+    ]
+
+
+PAGE_FIELDS = {"page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
+               "next_page": INT_OR_NULL}
+
+UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": _obj(
+    {"file": {"type": "string", "format": "binary", "description": "the predictions CSV (or code: .py/.zip)"},
+     "message": {"type": "string", "description": "a note to yourself (the first 500 characters are kept)"}},
+    required=["file"])}}}
+
+RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
+
+# -- schemas -----------------------------------------------------------------------------------------------------
+
+SCHEMAS = {
+    "Error": _obj({
+        "code": {"type": "string", "enum": sorted(set(ERROR_CODES) | {"method_not_allowed", "bad_request",
+                                                                       "request_entity_too_large",
+                                                                       "internal_server_error", "forbidden",
+                                                                       "unauthorized", "too_many_requests",
+                                                                       "unsupported_media_type"}),
+                 "description": "stable, for programs: " + "; ".join(f"`{k}`: {v}" for k, v in ERROR_CODES.items())},
+        "message": {"type": "string", "description": "for people"},
+        "field": {"type": "string", "description": "the parameter, form field or header at fault"},
+        "details": {"type": "object"},
+    }, required=["code", "message"]),
+    "KaggleError": _obj({
+        "code": {"type": "integer", "description": "the HTTP status, as the Kaggle client expects"},
+        "message": {"type": "string"},
+        "reason": {"type": "string", "description": "Heldout's stable error code"},
+        "field": {"type": "string"},
+    }, required=["code", "message"]),
+    "Me": _obj({"username": {"type": "string"}, "is_admin": {"type": "boolean"},
+                "is_organizer": {"type": "boolean"}}, required=["username"]),
+    "FileRef": _obj({"name": {"type": "string"}, "size": {"type": "integer"},
+                     "sha256": {"type": "string"}}, required=["name", "size", "sha256"]),
+    "Challenge": _obj({
+        "slug": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
+        "tags": {"type": "array", "items": {"type": "string"}}, "difficulty": {"type": "string"},
+        "task_type": {"type": "string"}, "metric": {"type": "string"}, "greater_is_better": {"type": "boolean"},
+        "kind": {"type": "string", "enum": ["predictions", "code"]},
+        "starts_at": TIME_OR_NULL, "ends_at": TIME_OR_NULL, "daily_limit": {"type": "integer"},
+        "max_team_size": {"type": "integer"},
+        "files": {"type": "array", "items": _ref("FileRef")},
+        "phase": {"type": "string", "enum": ["upcoming", "active", "closed"]},
+        "time_left": STRING_OR_NULL, "team_count": {"type": "integer"},
+    }, required=["slug", "title", "metric", "kind", "files"]),
+    "ChallengeList": _obj({"challenges": {"type": "array", "items": _ref("Challenge")}, **PAGE_FIELDS},
+                          required=["challenges", "page", "per_page", "total", "next_page"]),
+    "ChallengeDetail": {"allOf": [_ref("Challenge"), _obj({
+        "description_md": {"type": "string"}, "metric_summary": {"type": "string"},
+        "submission_columns": {"type": "array", "items": {"type": "string"}},
+        "timeline": _obj({"starts_at": TIME_OR_NULL, "ends_at": TIME_OR_NULL, "phase": {"type": "string"},
+                          "private_revealed": {"type": "boolean"}}),
+        "rules": _obj({"kind": {"type": "string"}, "daily_limit": {"type": "integer"},
+                       "max_team_size": {"type": "integer"}, "max_final_submissions": {"type": "integer"},
+                       "max_submission_bytes": INT_OR_NULL, "leaderboard": {"type": "object"},
+                       "code": {"type": ["object", "null"]}}),
+        "files": {"type": "array", "items": {"allOf": [_ref("FileRef"), _obj({"url": {"type": "string"}})]}},
+        "my_team": STRING_OR_NULL, "remaining_today": INT_OR_NULL,
+    }, required=["rules", "timeline", "files"])]},
+    "Submission": _obj({
+        "id": {"type": "integer"}, "challenge": {"type": "string"},
+        "status": {"type": "string", "enum": ["queued", "running", "scored", "failed", "error"]},
+        "kind": {"type": "string"}, "filename": {"type": "string"}, "file_size": {"type": "integer"},
+        "message": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+        "started_at": TIME_OR_NULL, "finished_at": TIME_OR_NULL,
+        "public_score": NUMBER_OR_NULL, "public_ci": {"type": ["array", "null"], "items": {"type": "number"}},
+        "private_score": {**NUMBER_OR_NULL, "description": "present only once the private leaderboard is revealed"},
+        "error": STRING_OR_NULL, "error_detail": {"type": ["object", "null"]}, "queue_position": INT_OR_NULL,
+        "queue_wait_s": NUMBER_OR_NULL, "run_s": NUMBER_OR_NULL, "peak_memory_bytes": INT_OR_NULL,
+        "selected_final": {"type": "boolean"}, "url": {"type": "string"},
+    }, required=["id", "challenge", "status", "filename", "created_at", "url"]),
+    "SubmissionList": _obj({"challenge": {"type": "string"}, "remaining_today": {"type": "integer"},
+                            "submissions": {"type": "array", "items": _ref("Submission")}, **PAGE_FIELDS},
+                           required=["submissions", "remaining_today"]),
+    "CheckResult": _obj({"ok": {"type": "boolean", "description": "whether the file would be accepted"},
+                         "filename": {"type": "string"}, "kind": {"type": "string"}, "size": {"type": "integer"},
+                         "rows": INT_OR_NULL, "columns": {"type": "array", "items": {"type": "string"}},
+                         "message": {"type": "string", "description": "what the check found, or what to fix"},
+                         "details": _obj({"column": STRING_OR_NULL, "rows": {"type": "array",
+                                                                             "items": {"type": "integer"}}})},
+                        required=["ok", "message"]),
+    "LeaderboardRow": _obj({"rank": {"type": "integer"}, "team": {"type": "string"}, "team_id": {"type": "integer"},
+                            "score": {"type": "number"}, "entries": {"type": "integer"},
+                            "last_entry_at": TIME_OR_NULL, "submission_id": INT_OR_NULL},
+                           required=["rank", "team", "score"]),
+    "Leaderboard": _obj({"challenge": {"type": "string"}, "private": {"type": "boolean"},
+                         "leaderboard": {"type": "array", "items": _ref("LeaderboardRow")}, **PAGE_FIELDS},
+                        required=["challenge", "private", "leaderboard"]),
+}
+
+KAGGLE_SCHEMAS = {
+    "KaggleCompetition": _obj({"id": {"type": "integer"}, "ref": {"type": "string"}, "title": {"type": "string"},
+                               "deadline": TIME_OR_NULL, "teamCount": {"type": "integer"},
+                               "userHasEntered": {"type": "boolean"}, "userRank": INT_OR_NULL},
+                              required=["ref", "title"]),
+    "KaggleSubmission": _obj({"ref": {"type": "integer"}, "fileName": {"type": "string"},
+                              "date": {"type": "string"}, "description": {"type": "string"},
+                              "status": {"type": "string", "enum": ["PENDING", "COMPLETE", "ERROR"]},
+                              "publicScore": STRING_OR_NULL, "privateScore": STRING_OR_NULL},
+                             required=["ref", "status"]),
+}
+
+# -- the native API ----------------------------------------------------------------------------------------------
+
+PATHS = {
+    "/openapi.json": {"get": {
+        "operationId": "openapi", "summary": "This document.", "security": PUBLIC, "tags": ["meta"],
+        "responses": {"200": _json({"type": "object"})}}},
+    "/me": {"get": {
+        "operationId": "whoami", "summary": "The token's user.", "security": TOKEN, "tags": ["account"],
+        "responses": {"200": _json(_ref("Me")), **_errors(401, 429)}}},
+    "/challenges": {"get": {
+        "operationId": "listChallenges", "summary": "Challenges you may see, newest first.", "security": PUBLIC,
+        "tags": ["challenges"],
+        "parameters": [
+            {"name": "search", "in": "query", "description": "words that must all appear in the slug, title, "
+             "summary or tags", "schema": {"type": "string"}},
+            {"name": "tag", "in": "query", "schema": {"type": "string"}},
+            {"name": "difficulty", "in": "query", "schema": {"type": "string"}},
+            {"name": "task_type", "in": "query", "schema": {"type": "string"}},
+            {"name": "phase", "in": "query", "schema": {"type": "string", "enum": ["upcoming", "active", "closed"]}},
+            *_page_params(20)],
+        "responses": {"200": _json(_ref("ChallengeList")), **_errors(400, 401, 429)}}},
+    "/challenges/{slug}": {"get": {
+        "operationId": "getChallenge", "summary": "One challenge: rules, metric, timeline and files.",
+        "security": PUBLIC, "tags": ["challenges"], "parameters": [SLUG],
+        "responses": {"200": _json(_ref("ChallengeDetail")), **_errors(401, 404, 429)}}},
+    "/challenges/{slug}/files/{name}": {"get": {
+        "operationId": "downloadFile", "summary": "Download one data file (supports Range requests).",
+        "security": PUBLIC, "tags": ["challenges"],
+        "parameters": [SLUG, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "200": {"description": "the file", "headers": {"Content-Length": {"schema": {"type": "integer"}},
+                                                             "ETag": {"schema": {"type": "string"}}},
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "206": {"description": "the requested byte range",
+                    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}},
+            "304": {"description": "not modified"},
+            "416": {"description": "the range is outside the file"},
+            **_errors(401, 404, 429)}}},
+    "/challenges/{slug}/files.zip": {"get": {
+        "operationId": "downloadArchive", "summary": "Every data file in one zip.", "security": PUBLIC,
+        "tags": ["challenges"], "parameters": [SLUG],
+        "responses": {
+            "200": {"description": "the zip", "content": {"application/zip": {
+                "schema": {"type": "string", "format": "binary"}}}},
+            "206": {"description": "the requested byte range", "content": {"application/zip": {
+                "schema": {"type": "string", "format": "binary"}}}},
+            "304": {"description": "not modified"},
+            "416": {"description": "the range is outside the file"},
+            **_errors(401, 404, 429)}}},
+    "/challenges/{slug}/leaderboard": {"get": {
+        "operationId": "getLeaderboard", "summary": "The public leaderboard, or the private one once revealed.",
+        "security": PUBLIC, "tags": ["leaderboards"],
+        "parameters": [SLUG, {"name": "private", "in": "query", "schema": {"type": "boolean", "default": False}},
+                       *_page_params(100)],
+        "responses": {"200": _json(_ref("Leaderboard")), **_errors(400, 401, 403, 404, 429)}}},
+    "/challenges/{slug}/submissions": {
+        "post": {
+            "operationId": "submit", "summary": "Submit a file; it is queued for scoring.", "security": TOKEN,
+            "tags": ["submissions"], "parameters": [SLUG], "requestBody": UPLOAD_BODY,
+            "responses": {"202": _json(_ref("Submission"), "queued", headers={
+                "Location": {"description": "the submission's URL", "schema": {"type": "string"}}}),
+                **_errors(400, 401, 403, 404, 413, 429)}},
+        "get": {
+            "operationId": "listSubmissions", "summary": "Your team's submissions, newest first.", "security": TOKEN,
+            "tags": ["submissions"], "parameters": [SLUG, *_page_params(50)],
+            "responses": {"200": _json(_ref("SubmissionList")), **_errors(400, 401, 404, 429)}}},
+    "/challenges/{slug}/check": {"post": {
+        "operationId": "checkSubmission", "summary": "Dry run: would this file be accepted? Uses no quota.",
+        "security": TOKEN, "tags": ["submissions"], "parameters": [SLUG], "requestBody": UPLOAD_BODY,
+        "responses": {"200": _json(_ref("CheckResult"), "the verdict: `ok` false says what to fix"),
+                      **_errors(400, 401, 404, 413, 429, 503)}}},
+    "/submissions/{submission_id}": {"get": {
+        "operationId": "getSubmission", "summary": "One submission: status, scores, error and timings.",
+        "security": TOKEN, "tags": ["submissions"], "parameters": [SUBMISSION_ID],
+        "responses": {"200": _json(_ref("Submission")), **_errors(401, 404, 429)}}},
+}
+
+# -- the Kaggle client's methods ---------------------------------------------------------------------------------
+
+
+def _kaggle(operation_id: str, summary: str, properties: dict, response: dict, *, required=None,  # noqa: ANN001
+            errors=(400, 401, 404, 429)) -> dict:
+    if required is None:
+        required = ["competitionName"] if "competitionName" in properties else []
+    return {"post": {
+        "operationId": f"kaggle{operation_id}", "summary": summary, "security": TOKEN, "tags": ["kaggle"],
+        "requestBody": {"required": bool(required), "content": {"application/json": {
+            "schema": _obj(properties, required)}}},
+        "responses": {**response, **_kaggle_errors(*errors)}}}
+
+
+COMPETITION_NAME = {"competitionName": {"type": "string", "minLength": 1, "description": "the challenge's slug"}}
+KAGGLE_PAGE = {"page": {"type": "integer", "minimum": 1},
+               "pageSize": {"type": "integer", "description": "clamped to 1..100"},
+               "pageToken": {"type": "string", "pattern": "^[0-9]*$",
+                             "description": "the nextPageToken of the previous page"}}
+REDIRECT = {"302": {"description": "to the native download URL", "headers": {
+    "Location": {"schema": {"type": "string"}}}}}
+SERVICE = "/competitions.CompetitionApiService"
+
+KAGGLE_PATHS = {
+    f"{SERVICE}/ListCompetitions": _kaggle("ListCompetitions", "kaggle competitions list",
+                                           {"search": {"type": "string"}, **KAGGLE_PAGE},
+                                           {"200": _json(_obj({"competitions": {
+                                               "type": "array", "items": _ref("KaggleCompetition")},
+                                               "nextPageToken": {"type": "string"}}))}),
+    f"{SERVICE}/GetCompetition": _kaggle("GetCompetition", "one competition", COMPETITION_NAME,
+                                         {"200": _json(_ref("KaggleCompetition"))}),
+    f"{SERVICE}/ListDataFiles": _kaggle("ListDataFiles", "kaggle competitions files",
+                                        {**COMPETITION_NAME, **KAGGLE_PAGE},
+                                        {"200": _json(_obj({"files": {"type": "array", "items": _obj({
+                                            "name": {"type": "string"}, "totalBytes": {"type": "integer"}})},
+                                            "nextPageToken": {"type": "string"}}))}),
+    f"{SERVICE}/DownloadDataFiles": _kaggle("DownloadDataFiles", "kaggle competitions download (all files)",
+                                            COMPETITION_NAME, REDIRECT),
+    f"{SERVICE}/DownloadDataFile": _kaggle("DownloadDataFile", "kaggle competitions download -f FILE",
+                                           {**COMPETITION_NAME, "fileName": {"type": "string", "minLength": 1}}, REDIRECT,
+                                           required=["competitionName", "fileName"]),
+    f"{SERVICE}/StartSubmissionUpload": _kaggle(
+        "StartSubmissionUpload", "reserve an upload for kaggle competitions submit",
+        {**COMPETITION_NAME, "fileName": {"type": "string"}, "contentLength": {"type": "integer"},
+         "lastModifiedEpochSeconds": {"type": "integer"}},
+        {"200": _json(_obj({"token": {"type": "string"}, "createUrl": {"type": "string"}},
+                           required=["token", "createUrl"]))}, errors=(400, 401, 403, 404, 413, 429)),
+    f"{SERVICE}/CreateSubmission": _kaggle(
+        "CreateSubmission", "make the submission from an upload",
+        {**COMPETITION_NAME, "blobFileTokens": {"type": "string"}, "submissionDescription": {"type": "string"}},
+        {"200": _json(_obj({"message": {"type": "string"}, "ref": {"type": "integer"}}, required=["message", "ref"]))},
+        required=["competitionName", "blobFileTokens"], errors=(400, 401, 403, 404, 413, 429)),
+    f"{SERVICE}/GetSubmissionLimits": _kaggle("GetSubmissionLimits", "submissions left today", COMPETITION_NAME,
+                                              {"200": _json(_obj({"numToday": {"type": "integer"},
+                                                                  "numTotal": {"type": "integer"},
+                                                                  "numAllowedNow": {"type": "integer"},
+                                                                  "limitedByTotal": {"type": "boolean"}}))}),
+    f"{SERVICE}/ListSubmissions": _kaggle("ListSubmissions", "kaggle competitions submissions",
+                                          {**COMPETITION_NAME, **KAGGLE_PAGE, "group": {"type": "string"},
+                                           "sortBy": {"type": "string"}},
+                                          {"200": _json(_obj({"submissions": {
+                                              "type": "array", "items": _ref("KaggleSubmission")},
+                                              "nextPageToken": {"type": "string"}}))}),
+    f"{SERVICE}/GetSubmission": _kaggle("GetSubmission", "one submission", {"ref": {"type": "integer"}},
+                                        {"200": _json(_ref("KaggleSubmission"))}, required=["ref"]),
+    f"{SERVICE}/GetLeaderboard": _kaggle("GetLeaderboard", "kaggle competitions leaderboard --show",
+                                         {**COMPETITION_NAME, **KAGGLE_PAGE, "overridePublic": {"type": "boolean"}},
+                                         {"200": _json(_obj({"submissions": {"type": "array", "items": _obj({
+                                             "teamId": {"type": "integer"}, "teamName": {"type": "string"},
+                                             "submissionDate": TIME_OR_NULL, "score": STRING_OR_NULL})},
+                                             "nextPageToken": {"type": "string"}}))}),
+    "/security.OAuthService/IntrospectToken": {"post": {
+        "operationId": "kaggleIntrospectToken", "summary": "who a token belongs to (for KAGGLE_API_TOKEN)",
+        "security": PUBLIC, "tags": ["kaggle"],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
+            {"token": {"type": "string"}}, required=["token"])}}},
+        "responses": {"200": _json(_obj({"active": {"type": "boolean"}, "username": {"type": "string"}},
+                                        required=["active"])), **_kaggle_errors(400, 401, 429)}}},
+    "/kaggle-uploads/{token}": {"put": {
+        "operationId": "kaggleUpload", "summary": "the upload URL StartSubmissionUpload hands out; the token is "
+        "the credential", "security": [{}], "tags": ["kaggle"],
+        "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/octet-stream": {
+            "schema": {"type": "string", "format": "binary"}}}},
+        "responses": {"200": _json({"type": "object"}), **_kaggle_errors(400, 404, 413, 429)}}},
+}
+
+
+def _error_response(status: int, schema: str) -> dict:
+    headers = RETRY_AFTER if status in (429, 503) else None
+    return _json(_ref(schema), f"an error ({status})", headers=headers)
+
+
+RESPONSES = {
+    **{f"Error{s}": _error_response(s, "Error") for s in (400, 401, 403, 404, 413, 429, 503)},
+    **{f"KaggleError{s}": _error_response(s, "KaggleError") for s in (400, 401, 403, 404, 413, 429)},
+}
+
+
+def openapi_document(server_url: str = "/api/v1") -> dict:
+    """The document, with ``server_url`` as its one server."""
+    return copy.deepcopy({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Heldout API", "version": "1",
+            "description": "Practice ML competitions. Authenticate with an API token (account page, or "
+                           "`heldout tokens create NAME`) as `Authorization: Bearer <token>`, or as HTTP basic "
+                           "auth with your username and the token. Errors are JSON: `{code, message, field?, "
+                           "details?}`; the codes are: "
+                           + "; ".join(f"`{k}` ({v})" for k, v in ERROR_CODES.items())
+                           + ". The `kaggle` operations speak the Kaggle client's protocol.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {**PATHS, **KAGGLE_PATHS},
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "description": "a Heldout API token"},
+                "basicAuth": {"type": "http", "scheme": "basic",
+                              "description": "your username, and an API token as the password"},
+            },
+            "schemas": {**SCHEMAS, **KAGGLE_SCHEMAS},
+            "responses": RESPONSES,
+        },
+    })

@@ -1,0 +1,1 @@
+"""Plain functions that views call: they take a session and plain values and own the commit."""

@@ -1,0 +1,118 @@
+"""Selecting the final submissions that count on the private leaderboard.
+
+A team picks up to the challenge's number of scored submissions before the
+challenge ends; one that picks none gets its best public ones (as on Kaggle).
+Only a member of the team can see or change its selection: anyone else gets
+"not found", never "forbidden".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from heldout.leaderboard.best import invalidate_private_board
+from heldout.leaderboard.finals import team_finals
+from heldout.models import Challenge, Submission, SubmissionStatus, Team, TeamMembership, User, utcnow
+from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError
+
+
+@dataclass(frozen=True)
+class FinalCandidate:
+    submission_id: int
+    filename: str
+    message: str
+    submitted_at: datetime
+    public_score: float | None
+    selected: bool
+    # Whether it counts on the private board as things stand (selected, or chosen automatically).
+    counts: bool
+
+
+@dataclass(frozen=True)
+class FinalsView:
+    max_finals: int
+    selected: int
+    # True when the team selected nothing and its best public submissions will count.
+    automatic: bool
+    # Selections are fixed once the challenge has ended.
+    closed: bool
+    closes_at: datetime | None
+    candidates: list[FinalCandidate]
+
+
+def parse_selected(raw: str | bool | None) -> bool:
+    """A form or JSON value for "selected": true/false, 1/0, yes/no, on/off."""
+    if isinstance(raw, bool):
+        return raw
+    value = (raw or "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ServiceError("selected must be true or false.", field="selected")
+
+
+def selection_closed(challenge: Challenge, now: datetime) -> bool:
+    return challenge.ends_at is not None and now >= challenge.ends_at
+
+
+def finals_view(session: Session, challenge: Challenge, team: Team | None, *, now: datetime | None = None) -> FinalsView:
+    """The team's scored submissions with what is selected and what will count."""
+    now = now or utcnow()
+    closed = selection_closed(challenge, now)
+    if team is None:
+        return FinalsView(challenge.max_final_submissions, 0, True, closed, challenge.ends_at, [])
+    counting = {c.submission_id for c in team_finals(session, challenge, team.id)}
+    scored = session.scalars(select(Submission).where(
+        Submission.team_id == team.id, Submission.status == SubmissionStatus.SCORED)
+        .order_by(Submission.created_at.desc(), Submission.id.desc())).all()
+    selected = sum(1 for s in scored if s.selected_final)
+    return FinalsView(
+        max_finals=challenge.max_final_submissions, selected=selected, automatic=selected == 0, closed=closed,
+        closes_at=challenge.ends_at,
+        candidates=[FinalCandidate(submission_id=s.id, filename=s.filename, message=s.message,
+                                   submitted_at=s.created_at, public_score=s.public_score,
+                                   selected=s.selected_final, counts=s.id in counting) for s in scored])
+
+
+def _own_submission(session: Session, user: User, submission_id: int) -> Submission:
+    # Team membership only, even for admins: a selection is the team's own decision.
+    submission = session.get(Submission, submission_id)
+    if submission is None or session.scalar(select(TeamMembership.id).where(
+            TeamMembership.team_id == submission.team_id, TeamMembership.user_id == user.id)) is None:
+        raise NotFound("No such submission.", field="submission")
+    return submission
+
+
+def set_final(session: Session, user: User, submission_id: int, selected: bool | str | None, *,
+              now: datetime | None = None) -> Submission:
+    """Select a submission as final, or unselect it (``selected`` as a bool or a form value)."""
+    now = now or utcnow()
+    submission = _own_submission(session, user, submission_id)
+    selected = parse_selected(selected)
+    challenge = session.get(Challenge, submission.challenge_id)
+    if selection_closed(challenge, now):
+        raise Forbidden(f"Final submissions were fixed when the challenge closed at "
+                        f"{challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC.", code="closed", field="selected")
+    if selected == submission.selected_final:
+        return submission
+    if selected:
+        if submission.status != SubmissionStatus.SCORED:
+            raise ServiceError(f"Only a scored submission can be final; this one is {submission.status.value}.",
+                               field="submission", code="not_scored")
+        # Lock the team so two selections made at once cannot both fit under the limit.
+        session.execute(select(Team.id).where(Team.id == submission.team_id).with_for_update())
+        count = session.scalar(select(func.count(Submission.id)).where(
+            Submission.team_id == submission.team_id, Submission.selected_final.is_(True))) or 0
+        if count >= challenge.max_final_submissions:
+            session.rollback()
+            raise LimitReached(f"Your team has already selected {count} of {challenge.max_final_submissions} "
+                               "final submissions; unselect one first.", field="selected", code="final_limit")
+    submission.selected_final = selected
+    invalidate_private_board(session, challenge.id)
+    session.commit()
+    return submission

@@ -1,0 +1,232 @@
+"""Study groups: a name, a lead, members and an invite link.
+
+A group sees any public challenge's leaderboard restricted to its members, and
+owns private challenges that only its members see (``catalog`` hides them).
+To a non-member a group does not exist: every lookup is "not found".
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rq import Queue
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from heldout.challenges.bundle import load_bundle
+from heldout.challenges.errors import BundleErrors
+from heldout.models import Challenge, ChallengeStatus, GroupMembership, StudyGroup, TeamMembership, User
+from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
+from heldout.platform.services.publishing import LoadResult, store_bundle
+from heldout.storage import Storage
+
+MAX_NAME = 80
+
+
+@dataclass(frozen=True)
+class GroupMember:
+    user_id: int
+    username: str
+    joined_at: datetime
+    is_lead: bool
+
+
+@dataclass(frozen=True)
+class ChallengeLink:
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True)
+class GroupSummary:
+    slug: str
+    name: str
+    lead: str
+    members: int
+    is_lead: bool
+    is_member: bool
+
+
+@dataclass(frozen=True)
+class GroupView:
+    slug: str
+    name: str
+    lead: str
+    is_lead: bool
+    invite_code: str
+    members: list[GroupMember]
+    # Challenges the group owns (only members see them).
+    own_challenges: list[ChallengeLink]
+    # Public challenges its members take part in: each has a leaderboard restricted to the group.
+    boards: list[ChallengeLink]
+
+
+def _new_code() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48]
+    return slug or "group"
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ServiceError("Give the group a name.", field="name")
+    if len(name) > MAX_NAME:
+        raise ServiceError(f"Group names are at most {MAX_NAME} characters.", field="name")
+    return name
+
+
+def _is_member(session: Session, group_id: int, user_id: int) -> bool:
+    return session.scalar(select(GroupMembership.user_id).where(GroupMembership.group_id == group_id,
+                                                                GroupMembership.user_id == user_id)) is not None
+
+
+def get_group(session: Session, user: User | None, slug: str) -> StudyGroup:
+    """A group the user belongs to (admins see all); anything else is "not found"."""
+    group = session.scalar(select(StudyGroup).where(StudyGroup.slug == slug))
+    if group is None or user is None or not (user.is_admin or _is_member(session, group.id, user.id)):
+        raise NotFound(f"No study group {slug!r}.", field="group")
+    return group
+
+
+def _lead_group(session: Session, user: User, slug: str) -> StudyGroup:
+    group = get_group(session, user, slug)
+    if group.lead_id != user.id and not user.is_admin:
+        raise Forbidden("Only the group's lead can do that.", field="group")
+    return group
+
+
+def create_group(session: Session, lead: User, name: str) -> StudyGroup:
+    name = _clean_name(name)
+    base = _slugify(name)
+    slug, n = base, 1
+    while session.scalar(select(StudyGroup.id).where(StudyGroup.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    group = StudyGroup(name=name, slug=slug, lead_id=lead.id, invite_code=_new_code())
+    session.add(group)
+    session.flush()
+    session.add(GroupMembership(group_id=group.id, user_id=lead.id))
+    session.commit()
+    return group
+
+
+def my_groups(session: Session, user: User) -> list[GroupSummary]:
+    counts = (select(GroupMembership.group_id, func.count().label("n"))
+              .group_by(GroupMembership.group_id).subquery())
+    rows = session.execute(
+        select(StudyGroup, User.username, counts.c.n)
+        .join(GroupMembership, GroupMembership.group_id == StudyGroup.id)
+        .join(User, User.id == StudyGroup.lead_id)
+        .join(counts, counts.c.group_id == StudyGroup.id)
+        .where(GroupMembership.user_id == user.id).order_by(StudyGroup.name, StudyGroup.id)).all()
+    return [GroupSummary(slug=g.slug, name=g.name, lead=lead, members=n, is_lead=g.lead_id == user.id,
+                         is_member=True) for g, lead, n in rows]
+
+
+def group_view(session: Session, user: User, slug: str) -> GroupView:
+    group = get_group(session, user, slug)
+    members = session.execute(
+        select(User.id, User.username, GroupMembership.joined_at)
+        .join(GroupMembership, GroupMembership.user_id == User.id)
+        .where(GroupMembership.group_id == group.id).order_by(GroupMembership.joined_at, User.id)).all()
+    own = session.execute(
+        select(Challenge.slug, Challenge.title).where(
+            Challenge.group_id == group.id,
+            (Challenge.status == ChallengeStatus.PUBLISHED) | (Challenge.created_by_id == user.id))
+        .order_by(Challenge.created_at.desc(), Challenge.id.desc())).all()
+    member_ids = select(GroupMembership.user_id).where(GroupMembership.group_id == group.id)
+    boards = session.execute(
+        select(Challenge.slug, Challenge.title).where(
+            Challenge.group_id.is_(None), Challenge.status == ChallengeStatus.PUBLISHED,
+            Challenge.id.in_(select(TeamMembership.challenge_id).where(TeamMembership.user_id.in_(member_ids))))
+        .order_by(Challenge.title, Challenge.id)).all()
+    lead = next((m.username for m in members if m.id == group.lead_id), "")
+    return GroupView(
+        slug=group.slug, name=group.name, lead=lead, is_lead=group.lead_id == user.id,
+        invite_code=group.invite_code,
+        members=[GroupMember(user_id=m.id, username=m.username, joined_at=m.joined_at,
+                             is_lead=m.id == group.lead_id) for m in members],
+        own_challenges=[ChallengeLink(slug=c.slug, title=c.title) for c in own],
+        boards=[ChallengeLink(slug=c.slug, title=c.title) for c in boards])
+
+
+def _group_by_code(session: Session, code: str) -> StudyGroup:
+    group = session.scalar(select(StudyGroup).where(StudyGroup.invite_code == (code or "")))
+    if group is None:
+        raise NotFound("This invite link is not valid (any more); ask the group's lead for a new one.", field="code")
+    return group
+
+
+def invitation(session: Session, user: User, code: str) -> GroupSummary:
+    """What an invite link leads to, for the page that asks the user to accept it."""
+    group = _group_by_code(session, code)
+    lead = session.scalar(select(User.username).where(User.id == group.lead_id)) or ""
+    count = session.scalar(select(func.count()).select_from(GroupMembership)
+                           .where(GroupMembership.group_id == group.id)) or 0
+    return GroupSummary(slug=group.slug, name=group.name, lead=lead, members=count,
+                        is_lead=group.lead_id == user.id, is_member=_is_member(session, group.id, user.id))
+
+
+def join_group(session: Session, user: User, code: str) -> StudyGroup:
+    group = _group_by_code(session, code)
+    if _is_member(session, group.id, user.id):
+        raise Conflict(f"You are already a member of {group.name}.", field="code")
+    session.add(GroupMembership(group_id=group.id, user_id=user.id))
+    session.commit()
+    return group
+
+
+def leave_group(session: Session, user: User, slug: str) -> None:
+    group = get_group(session, user, slug)
+    if group.lead_id == user.id:
+        raise Forbidden("The lead cannot leave their own group.", field="group")
+    _remove(session, group, user.id)
+
+
+def remove_member(session: Session, lead: User, slug: str, user_id: int) -> None:
+    group = _lead_group(session, lead, slug)
+    if user_id == group.lead_id:
+        raise ServiceError("The lead cannot remove themselves.", field="user")
+    if not _is_member(session, group.id, user_id):
+        raise NotFound("That user is not a member of this group.", field="user")
+    _remove(session, group, user_id)
+
+
+def _remove(session: Session, group: StudyGroup, user_id: int) -> None:
+    session.execute(delete(GroupMembership).where(GroupMembership.group_id == group.id,
+                                                  GroupMembership.user_id == user_id))
+    session.commit()
+
+
+def rotate_invite(session: Session, lead: User, slug: str) -> str:
+    """A new invite code; the old link stops working at once."""
+    group = _lead_group(session, lead, slug)
+    group.invite_code = _new_code()
+    session.commit()
+    return group.invite_code
+
+
+def publish_group_challenge(session: Session, storage: Storage, queue: Queue | None, lead: User, slug: str,
+                            path: Path) -> LoadResult:
+    """Load a bundle as a challenge only the group's members see (the lead publishes, like an organizer)."""
+    group = _lead_group(session, lead, slug)
+    try:
+        with load_bundle(path) as bundle:
+            existing = session.scalar(select(Challenge).where(Challenge.slug == bundle.slug))
+            # A bundle may only update a challenge of this same group: never someone else's.
+            if existing is not None and existing.group_id != group.id:
+                raise Conflict(f"The slug {bundle.slug!r} is taken by another challenge; change 'slug' in "
+                               "challenge.yaml.", field="bundle")
+            return store_bundle(session, storage, queue, bundle, created_by_id=lead.id, group_id=group.id)
+    except BundleErrors as exc:
+        session.rollback()
+        raise ServiceError("The bundle has problems: " + "; ".join(str(e) for e in exc.errors), field="bundle",
+                           details=[str(e) for e in exc.errors]) from None

@@ -1,0 +1,265 @@
+"""What a viewer may see of a challenge's leaderboards: the one place that enforces the reveal rule.
+
+The private leaderboard (and anything derived from private scores: private
+ranks, the shake-up) exists for a viewer only once ``private_visible`` says so:
+the challenge has ended, or its organizer revealed it. Pages and the API get
+their boards from here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from heldout.leaderboard import private
+from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.public import count_teams, public_leaderboard
+from heldout.leaderboard.ranking import statistically_tied_top
+from heldout.models import Challenge, GroupMembership, StudyGroup, User, utcnow
+from heldout.platform.services.errors import Forbidden, ServiceError
+from heldout.platform.services.groups import get_group
+from heldout.platform.services.submissions import team_for
+
+PER_PAGE = 100
+BOARDS = ("public", "private")
+
+
+@dataclass(frozen=True)
+class PublicEntry:
+    rank: int
+    team: str
+    score: float
+    entries: int
+    last_entry_at: datetime | None
+    # Places gained since the previous day's final standings; None for a team new today.
+    rank_change: int | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    group_rank: int | None = None
+    is_mine: bool = False
+
+
+@dataclass(frozen=True)
+class PrivateEntry:
+    rank: int
+    team: str
+    private_score: float
+    public_rank: int | None
+    # Places gained from the public to the private board (positive = climbed).
+    shake_up: int | None
+    group_rank: int | None = None
+    is_mine: bool = False
+
+
+@dataclass(frozen=True)
+class PublicBoard:
+    mode: str
+    precision: int
+    show_ci: bool
+    rows: list[PublicEntry]
+    total: int
+    page: int
+    pages: int
+    # How many top ranks are statistically tied with the leader (their 95% intervals overlap); 0 or 1 = none.
+    tied_top: int
+    # The ladder's threshold, in the ladder mode.
+    step: float | None = None
+
+
+@dataclass(frozen=True)
+class PrivateBoard:
+    precision: int
+    rows: list[PrivateEntry]
+    total: int
+    page: int
+    pages: int
+
+
+@dataclass(frozen=True)
+class GroupChoice:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LeaderboardPage:
+    """Everything the leaderboard page shows; ``private`` is None until the reveal."""
+
+    challenge_slug: str
+    board: str
+    public: PublicBoard | None
+    private: PrivateBoard | None
+    private_visible: bool
+    # When the private board will appear (the challenge's end), while it is hidden.
+    private_hidden_until: datetime | None
+    group: GroupChoice | None
+    groups: list[GroupChoice]
+    can_reveal: bool
+
+
+def private_visible(challenge: Challenge, now: datetime | None = None) -> bool:
+    """The reveal rule: after the challenge ends, or once its organizer revealed the private board."""
+    if challenge.private_revealed:
+        return True
+    return challenge.ends_at is not None and (now or utcnow()) >= challenge.ends_at
+
+
+def _page_number(raw: str | int | None) -> int:
+    if raw is None or raw == "":
+        return 1
+    try:
+        page = int(raw)
+    except (TypeError, ValueError):
+        raise ServiceError(f"page must be a whole number, not {str(raw)[:20]!r}.", field="page") from None
+    if page < 1:
+        raise ServiceError("page must be 1 or more.", field="page")
+    return page
+
+
+def _pages(total: int, per_page: int, page: int) -> int:
+    pages = max(1, math.ceil(total / per_page))
+    if page > pages:
+        raise ServiceError(f"page must be between 1 and {pages}.", field="page")
+    return pages
+
+
+def _group(session: Session, viewer: User | None, group: str | None) -> StudyGroup | None:
+    return get_group(session, viewer, group) if group else None
+
+
+def _my_team_id(session: Session, challenge: Challenge, viewer: User | None) -> int | None:
+    team = team_for(session, challenge, viewer, create=False) if viewer is not None else None
+    return team.id if team is not None else None
+
+
+def public_board(session: Session, challenge: Challenge, viewer: User | None, *, group: str | None = None,
+                 page: str | int | None = 1, per_page: int = PER_PAGE, now: datetime | None = None) -> PublicBoard:
+    """One page of the public leaderboard, optionally restricted to a study group the viewer belongs to."""
+    now = now or utcnow()
+    page = _page_number(page)
+    study_group = _group(session, viewer, group)
+    group_id = study_group.id if study_group else None
+    mode = BoardMode.of(challenge)
+    total = count_teams(session, challenge, group_id=group_id)
+    pages = _pages(total, per_page, page)
+    mine = _my_team_id(session, challenge, viewer)
+    rows = public_leaderboard(session, challenge, limit=per_page, offset=(page - 1) * per_page,
+                              group_id=group_id, now=now)
+    entries = [PublicEntry(
+        rank=r.rank, team=r.team_name, score=r.score, entries=r.entries, last_entry_at=r.last_entry_at,
+        rank_change=r.rank_change, ci_low=r.ci_low if mode.shows_interval else None,
+        ci_high=r.ci_high if mode.shows_interval else None, group_rank=r.group_rank, is_mine=r.team_id == mine)
+        for r in rows]
+    tied = 0
+    if page == 1 and mode.shows_interval:
+        tied = statistically_tied_top([(e.ci_low, e.ci_high) if e.ci_low is not None and e.ci_high is not None
+                                       else None for e in entries])
+    return PublicBoard(mode=mode.name, precision=mode.precision, show_ci=mode.shows_interval and
+                       any(e.ci_low is not None for e in entries), rows=entries, total=total, page=page,
+                       pages=pages, tied_top=tied, step=mode.step if mode.name == "ladder" else None)
+
+
+def private_board(session: Session, challenge: Challenge, viewer: User | None, *, group: str | None = None,
+                  page: str | int | None = 1, per_page: int = PER_PAGE, now: datetime | None = None) -> PrivateBoard:
+    """One page of the private leaderboard with the shake-up; refused until the reveal."""
+    now = now or utcnow()
+    if not private_visible(challenge, now):
+        until = f" at {challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC" if challenge.ends_at else ""
+        raise Forbidden(f"The private leaderboard is hidden until the challenge ends{until}.", code="private_hidden",
+                        field="board")
+    page = _page_number(page)
+    study_group = _group(session, viewer, group)
+    group_id = study_group.id if study_group else None
+    _ensure_private_standings(session, challenge, now)
+    total = private.count_standings(session, challenge, group_id=group_id)
+    pages = _pages(total, per_page, page)
+    mine = _my_team_id(session, challenge, viewer)
+    rows = private.private_leaderboard(session, challenge, limit=per_page, offset=(page - 1) * per_page,
+                                       group_id=group_id)
+    return PrivateBoard(
+        precision=challenge.display_precision, total=total, page=page, pages=pages,
+        rows=[PrivateEntry(rank=r.rank, team=r.team_name, private_score=r.private_score, public_rank=r.public_rank,
+                           shake_up=r.shake_up, group_rank=r.group_rank, is_mine=r.team_id == mine) for r in rows])
+
+
+def leaderboard_page(session: Session, challenge: Challenge, viewer: User | None, *, board: str | None = "public",
+                     group: str | None = None, page: str | int | None = 1, per_page: int = PER_PAGE,
+                     now: datetime | None = None) -> LeaderboardPage:
+    """The leaderboard page: the public or (after the reveal) the private board, plus the viewer's group choices."""
+    now = now or utcnow()
+    board = board or "public"
+    if board not in BOARDS:
+        raise ServiceError(f"board must be 'public' or 'private', not {board[:20]!r}.", field="board")
+    visible = private_visible(challenge, now)
+    public = private_rows = None
+    if board == "public":
+        public = public_board(session, challenge, viewer, group=group, page=page, per_page=per_page, now=now)
+    else:
+        private_rows = private_board(session, challenge, viewer, group=group, page=page, per_page=per_page, now=now)
+    study_group = _group(session, viewer, group)
+    return LeaderboardPage(
+        challenge_slug=challenge.slug, board=board, public=public, private=private_rows, private_visible=visible,
+        private_hidden_until=None if visible else challenge.ends_at,
+        group=GroupChoice(study_group.slug, study_group.name) if study_group else None,
+        groups=_viewer_groups(session, viewer), can_reveal=not visible and can_reveal(session, challenge, viewer))
+
+
+def leaderboard_summary(session: Session, challenge: Challenge, viewer: User | None, *, limit: int = 20,
+                        now: datetime | None = None) -> LeaderboardPage:
+    """The top of both boards for the challenge page: the private one only after the reveal."""
+    now = now or utcnow()
+    visible = private_visible(challenge, now)
+    public = public_board(session, challenge, viewer, per_page=limit, now=now)
+    private_rows = private_board(session, challenge, viewer, per_page=limit, now=now) if visible else None
+    return LeaderboardPage(
+        challenge_slug=challenge.slug, board="public", public=public, private=private_rows, private_visible=visible,
+        private_hidden_until=None if visible else challenge.ends_at, group=None, groups=[],
+        can_reveal=not visible and can_reveal(session, challenge, viewer))
+
+
+def can_reveal(session: Session, challenge: Challenge, viewer: User | None) -> bool:
+    """The challenge's organizer (its creator, or the lead of the group that owns it) and admins."""
+    if viewer is None:
+        return False
+    if viewer.is_admin or (challenge.created_by_id is not None and challenge.created_by_id == viewer.id):
+        return True
+    if challenge.group_id is not None:
+        return session.scalar(select(StudyGroup.lead_id).where(StudyGroup.id == challenge.group_id)) == viewer.id
+    return False
+
+
+def reveal_private(session: Session, challenge: Challenge, user: User, *, now: datetime | None = None) -> None:
+    """Show the private leaderboard before the end (the organizer's choice); computes it at once."""
+    now = now or utcnow()
+    if not can_reveal(session, challenge, user):
+        raise Forbidden("Only the challenge's organizer can reveal the private leaderboard.", field="board")
+    challenge.private_revealed = True
+    session.commit()
+    _ensure_private_standings(session, challenge, now)
+
+
+def _ensure_private_standings(session: Session, challenge: Challenge, now: datetime) -> None:
+    if private.is_current(session, challenge):
+        return
+    # The change counter must be committed before computing, so a score recorded meanwhile marks the result stale.
+    private.track_changes(session, challenge.id)
+    session.commit()
+    try:
+        private.recompute(session, challenge, now=now)
+        session.commit()
+    except IntegrityError:  # another reader stored the same standings first: theirs are as good
+        session.rollback()
+
+
+def _viewer_groups(session: Session, viewer: User | None) -> list[GroupChoice]:
+    if viewer is None:
+        return []
+    rows = session.execute(select(StudyGroup.slug, StudyGroup.name)
+                           .join(GroupMembership, GroupMembership.group_id == StudyGroup.id)
+                           .where(GroupMembership.user_id == viewer.id).order_by(StudyGroup.name)).all()
+    return [GroupChoice(slug, name) for slug, name in rows]

@@ -1,0 +1,149 @@
+"""Creating submissions and reading them back, with Kaggle's limits.
+
+The row is committed as ``queued`` before the job is enqueued: a worker can
+never pick up a submission that is not yet in the database, and an enqueue
+that fails leaves the row for the reconciler.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta, timezone
+from typing import BinaryIO
+
+from rq import Queue
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from heldout.models import (
+    Challenge,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+    Team,
+    TeamMembership,
+    User,
+    utcnow,
+)
+from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError
+from heldout.runner.queue import enqueue_scoring
+from heldout.storage import Storage, TooLarge
+
+# Failed and errored submissions do not use up the day's quota: they earned no score.
+COUNTED = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.SCORED)
+
+
+def utc_day_start(now: datetime) -> datetime:
+    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def team_for(session: Session, challenge: Challenge, user: User, *, create: bool = True) -> Team | None:
+    """The user's team in this challenge; a solo entrant gets a team of one."""
+    team = session.scalar(select(Team).join(TeamMembership, TeamMembership.team_id == Team.id)
+                          .where(TeamMembership.challenge_id == challenge.id, TeamMembership.user_id == user.id))
+    if team is not None or not create:
+        return team
+    name = user.username
+    if session.scalar(select(Team.id).where(Team.challenge_id == challenge.id, Team.name == name)) is not None:
+        name = f"{user.username}-{user.id}"
+    team = Team(challenge_id=challenge.id, name=name)
+    session.add(team)
+    session.flush()
+    session.add(TeamMembership(team_id=team.id, challenge_id=challenge.id, user_id=user.id))
+    session.flush()
+    return team
+
+
+def submissions_today(session: Session, team_id: int, now: datetime) -> int:
+    return session.scalar(select(func.count(Submission.id)).where(
+        Submission.team_id == team_id, Submission.created_at >= utc_day_start(now),
+        Submission.status.in_(COUNTED))) or 0
+
+
+def remaining_today(session: Session, challenge: Challenge, user: User, now: datetime | None = None) -> int:
+    now = now or utcnow()
+    team = team_for(session, challenge, user, create=False)
+    used = submissions_today(session, team.id, now) if team is not None else 0
+    return max(0, challenge.daily_limit - used)
+
+
+def check_window(challenge: Challenge, now: datetime) -> None:
+    if challenge.starts_at is not None and now < challenge.starts_at:
+        raise Forbidden(f"This challenge opens for submissions at {challenge.starts_at:%Y-%m-%d %H:%M:%S} UTC.",
+                        code="not_open")
+    if challenge.ends_at is not None and now >= challenge.ends_at:
+        raise Forbidden(f"This challenge closed for submissions at {challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC.",
+                        code="closed")
+
+
+def create_submission(session: Session, storage: Storage, queue: Queue | None, *, challenge: Challenge,
+                      user: User, stream: BinaryIO, filename: str, message: str = "",
+                      max_bytes: int, now: datetime | None = None) -> Submission:
+    now = now or utcnow()
+    filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
+    if not filename:
+        raise ServiceError("Choose a file to submit.", field="file")
+    if challenge.kind == SubmissionKind.CODE and not filename.lower().endswith((".py", ".zip")):
+        raise ServiceError("This is a code challenge: submit a predict.py file or a .zip with predict.py.",
+                           field="file")
+    check_window(challenge, now)
+    team = team_for(session, challenge, user)
+    used = submissions_today(session, team.id, now)
+    if used >= challenge.daily_limit:
+        reset = utc_day_start(now) + timedelta(days=1)
+        raise LimitReached(f"Your team has used all {challenge.daily_limit} submissions for today; "
+                           f"the count resets at {reset:%Y-%m-%d %H:%M} UTC.", code="daily_limit")
+    key = f"submissions/{challenge.id}/{secrets.token_hex(12)}.upload"
+    try:
+        size, _sha = storage.save_stream(key, stream, max_bytes=max_bytes)
+    except TooLarge as exc:
+        session.rollback()
+        raise ServiceError(f"The file is larger than this challenge's limit of {exc.limit:,} bytes.",
+                           field="file", code="too_large") from None
+    if size == 0:
+        storage.delete(key)
+        session.rollback()
+        raise ServiceError("The file is empty.", field="file", code="empty_file")
+    submission = Submission(challenge_id=challenge.id, team_id=team.id, user_id=user.id, kind=challenge.kind,
+                            status=SubmissionStatus.QUEUED, filename=filename, file_key=key, file_size=size,
+                            message=(message or "").strip()[:500], created_at=now, queued_at=now, attempts=1)
+    session.add(submission)
+    try:
+        session.commit()
+    except BaseException:
+        session.rollback()
+        storage.delete(key)
+        raise
+    if queue is not None:
+        enqueue_scoring(queue, submission.id, submission.attempts)
+    return submission
+
+
+def team_submissions(session: Session, challenge: Challenge, user: User) -> list[Submission]:
+    team = team_for(session, challenge, user, create=False)
+    if team is None:
+        return []
+    return list(session.scalars(select(Submission).where(Submission.team_id == team.id)
+                                .order_by(Submission.created_at.desc(), Submission.id.desc())))
+
+
+def get_submission(session: Session, user: User, submission_id: int) -> Submission:
+    """A submission of the user's own team; anything else is "not found" (never "forbidden")."""
+    submission = session.get(Submission, submission_id)
+    if submission is None:
+        raise NotFound("No such submission.")
+    if user.is_admin:
+        return submission
+    member = session.scalar(select(TeamMembership.id).where(TeamMembership.team_id == submission.team_id,
+                                                            TeamMembership.user_id == user.id))
+    if member is None:
+        raise NotFound("No such submission.")
+    return submission
+
+
+def queue_position(session: Session, submission: Submission) -> int | None:
+    if submission.status != SubmissionStatus.QUEUED:
+        return None
+    ahead = session.scalar(select(func.count(Submission.id)).where(
+        Submission.status == SubmissionStatus.QUEUED, Submission.queued_at < submission.queued_at))
+    return (ahead or 0) + 1

@@ -1,0 +1,244 @@
+"""The JSON API (``/api/v1``), token-authenticated. Errors are JSON with a stable code.
+
+Every error body is ``{"code", "message", "field"?, "details"?}``; the codes
+and their statuses are listed in the OpenAPI document (``/api/v1/openapi.json``)
+and in the README. A token is sent as ``Authorization: Bearer <token>`` (or as
+the password of HTTP basic auth, which is how the Kaggle client sends it).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, jsonify, request, send_file, url_for
+from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from heldout.leaderboard.public import public_leaderboard
+from heldout.models import utcnow
+from heldout.platform.app import db, services
+from heldout.platform.openapi import openapi_document
+from heldout.platform.ratelimit import retry_after_s
+from heldout.platform.services import accounts, archives, catalog, challenge_pages, checks, submissions
+from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
+from heldout.platform.services.errors import Forbidden, ServiceError
+from heldout.platform.services.uploads import size_limit
+from heldout.platform.views.credentials import api_user
+from heldout.platform.views.serialize import (
+    challenge_card_json,
+    challenge_detail_json,
+    challenge_json,
+    check_json,
+    leaderboard_row_json,
+    submission_json,
+)
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Routes that take a file: rate-limited as submissions (see heldout.platform.ratelimit).
+SUBMIT_ENDPOINTS = ["api.submit", "api.check"]
+# Multipart framing and the message field around the file itself.
+MULTIPART_SLACK = 64 * 1024
+# A status that says more than the service error's own, for clients that only look at the status.
+_STATUS_BY_CODE = {"too_large": 413}
+
+
+# -- errors -----------------------------------------------------------------------------------------------------
+
+def error_response(status: int, code: str, message: str, *, field: str | None = None, details=None,  # noqa: ANN001
+                   headers: dict | None = None):  # noqa: ANN201
+    body = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    if details:
+        body["details"] = details
+    return jsonify(body), status, headers or {}
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):  # noqa: ANN202
+    headers = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="heldout"'
+    if exc.code == "daily_limit":
+        headers["Retry-After"] = str(_seconds_to_next_utc_day())
+    return jsonify(exc.to_dict()), _STATUS_BY_CODE.get(exc.code, exc.status), headers
+
+
+def _seconds_to_next_utc_day() -> int:
+    now = utcnow()
+    return max(1, int((submissions.utc_day_start(now) + timedelta(days=1) - now).total_seconds()))
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
+    retry = retry_after_s()
+    return error_response(429, "rate_limited", f"{exc.description} Try again in {retry} seconds.",
+                          details={"retry_after": retry}, headers={"Retry-After": str(retry)})
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException):  # noqa: ANN202
+    # Anything the routes above did not answer (a wrong method, a malformed request, a crash) is still JSON here.
+    if not request.path.startswith(bp.url_prefix + "/"):
+        return exc
+    code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
+    return error_response(exc.code or 500, code, exc.description or exc.name)
+
+
+# -- request parsing ---------------------------------------------------------------------------------------------
+
+def _int_arg(name: str, default: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ServiceError(f"'{name}' must be a whole number, not {raw[:40]!r}.", field=name) from None
+
+
+def _bool_arg(name: str) -> bool:
+    raw = (request.args.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise ServiceError(f"'{name}' must be true or false, not {raw[:40]!r}.", field=name)
+
+
+def _uploaded_file(challenge):  # noqa: ANN001, ANN202
+    """The multipart 'file', read no further than the challenge's limit allows."""
+    limit = size_limit(challenge, services().settings.max_upload_bytes)
+    request.max_content_length = limit + MULTIPART_SLACK
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise ServiceError(f"The file is larger than this challenge's limit of {limit:,} bytes.", field="file",
+                           code="too_large") from None
+    if upload is None:
+        raise ServiceError("Send the file as the multipart field 'file'.", field="file")
+    return upload, limit
+
+
+def _submission_url(submission_id: int) -> str:
+    return url_for("api.show_submission", submission_id=submission_id, _external=True)
+
+
+# -- routes ------------------------------------------------------------------------------------------------------
+
+@bp.before_request
+def _authenticate() -> None:
+    # A token that is sent is checked on every route, public ones included.
+    api_user(required=False)
+
+
+@bp.get("/openapi.json")
+def openapi():  # noqa: ANN201
+    return jsonify(openapi_document(server_url=request.host_url.rstrip("/") + bp.url_prefix))
+
+
+@bp.get("/me")
+def whoami():  # noqa: ANN201
+    user = api_user(required=True)
+    return jsonify({"username": user.username, "is_admin": user.is_admin, "is_organizer": user.is_organizer})
+
+
+@bp.get("/challenges")
+def list_challenges():  # noqa: ANN201
+    args = request.args
+    filters = ChallengeFilters(search=args.get("search"), tag=args.get("tag"), difficulty=args.get("difficulty"),
+                               task_type=args.get("task_type"), phase=args.get("phase"))
+    page = search_challenges(db(), api_user(required=False), filters, page=_int_arg("page", 1),
+                             per_page=_int_arg("per_page", 20))
+    return jsonify({"challenges": [challenge_card_json(card) for card in page.items], "page": page.page,
+                    "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
+
+
+@bp.get("/challenges/<slug>")
+def show_challenge(slug: str):  # noqa: ANN201
+    user = api_user(required=False)
+    challenge = catalog.get_challenge(db(), user, slug)
+    page = challenge_pages.challenge_page(db(), services().storage, challenge, user)
+    return jsonify(challenge_detail_json(
+        page, file_url=lambda name: url_for("api.download_file", slug=slug, name=name, _external=True)))
+
+
+@bp.get("/challenges/<slug>/files/<path:name>")
+def download_file(slug: str, name: str):  # noqa: ANN201
+    challenge = catalog.get_challenge(db(), api_user(required=False), slug)
+    row = catalog.get_file(db(), challenge, name)
+    # conditional=True answers Range requests with 206, so interrupted downloads resume.
+    return send_file(services().storage.local_path(row.storage_key), as_attachment=True, download_name=row.name,
+                     conditional=True, etag=row.sha256, max_age=0)
+
+
+@bp.get("/challenges/<slug>/files.zip")
+def download_archive(slug: str):  # noqa: ANN201
+    challenge = catalog.get_challenge(db(), api_user(required=False), slug)
+    path = archives.data_archive(services().storage, challenge)
+    return send_file(path, as_attachment=True, download_name=f"{slug}.zip", conditional=True,
+                     etag=challenge.content_hash[:32], max_age=0)
+
+
+@bp.get("/challenges/<slug>/leaderboard")
+def leaderboard(slug: str):  # noqa: ANN201
+    challenge = catalog.get_challenge(db(), api_user(required=False), slug)
+    private = _bool_arg("private")
+    if private:
+        raise Forbidden("The private leaderboard is shown once the organizers reveal it.", field="private",
+                        code="not_revealed")
+    rows = public_leaderboard(db(), challenge)
+    page = paginate(rows, _int_arg("page", 1), _int_arg("per_page", 100))
+    return jsonify({"challenge": slug, "private": private, "leaderboard": [leaderboard_row_json(r) for r in page.items],
+                    "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
+
+
+@bp.post("/challenges/<slug>/submissions")
+def submit(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    challenge = catalog.get_challenge(db(), user, slug)
+    upload, limit = _uploaded_file(challenge)
+    svc = services()
+    submission = submissions.create_submission(
+        db(), svc.storage, svc.queue, challenge=challenge, user=user, stream=upload.stream,
+        filename=upload.filename or "submission.csv", message=request.form.get("message", ""), max_bytes=limit)
+    body = submission_json(submission, position=submissions.queue_position(db(), submission))
+    body["url"] = _submission_url(submission.id)
+    return jsonify(body), 202, {"Location": body["url"]}
+
+
+@bp.post("/challenges/<slug>/check")
+def check(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    challenge = catalog.get_challenge(db(), user, slug)
+    upload, limit = _uploaded_file(challenge)
+    try:
+        result = checks.check_submission(services().storage, challenge, stream=upload.stream,
+                                         filename=upload.filename or "submission.csv", max_bytes=limit)
+    except checks.InvalidSubmission as exc:
+        # The dry run worked; its verdict is "no". That is an answer, not an error of the request.
+        return jsonify({"ok": False, "message": exc.message, "details": exc.details or {}})
+    return jsonify(check_json(result))
+
+
+@bp.get("/challenges/<slug>/submissions")
+def list_submissions(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    challenge = catalog.get_challenge(db(), user, slug)
+    page = paginate(submissions.team_submissions(db(), challenge, user), _int_arg("page", 1),
+                    _int_arg("per_page", 50))
+    return jsonify({"challenge": slug, "remaining_today": submissions.remaining_today(db(), challenge, user),
+                    "submissions": [{**submission_json(s), "url": _submission_url(s.id)} for s in page.items],
+                    "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
+
+
+@bp.get("/submissions/<int:submission_id>")
+def show_submission(submission_id: int):  # noqa: ANN201
+    submission = submissions.get_submission(db(), api_user(required=True), submission_id)
+    body = submission_json(submission, position=submissions.queue_position(db(), submission))
+    body["url"] = _submission_url(submission.id)
+    return jsonify(body)
+
+
+__all__ = ["bp", "SUBMIT_ENDPOINTS", "error_response", "challenge_json", "accounts"]

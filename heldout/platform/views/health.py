@@ -1,0 +1,32 @@
+"""``GET /healthz``: which database, queue and sandbox this instance uses, and whether each answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from heldout.platform.app import services
+from heldout.runner.health import describe_sandbox
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # noqa: ANN201
+    svc = services()
+    checks = {}
+    try:
+        with svc.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        checks["database"] = {"ok": True, "backend": svc.engine.dialect.name}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        checks["database"] = {"ok": False, "backend": svc.engine.dialect.name, "error": str(exc).splitlines()[0]}
+    try:
+        svc.redis.ping()
+        checks["queue"] = {"ok": True, "backend": "embedded" if svc.settings.embedded_queue else "redis",
+                           "queued": svc.queue.count}
+    except Exception as exc:  # noqa: BLE001
+        checks["queue"] = {"ok": False, "backend": "redis", "error": str(exc).splitlines()[0]}
+    checks["sandbox"] = describe_sandbox(svc.settings.sandbox, image=svc.settings.sandbox_image)
+    ok = all(c.get("ok") for c in checks.values())
+    return jsonify({"ok": ok, **checks}), (200 if ok else 503)

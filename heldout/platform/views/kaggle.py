@@ -1,0 +1,282 @@
+"""The Kaggle client's API, so the unmodified ``kaggle`` command works against Heldout.
+
+The client (kaggle 2.x with kagglesdk) sends ``POST /api/v1/<service>/<Method>``
+with a JSON body whose names are camelCase, and authenticates with HTTP basic
+auth (Heldout username, API token as the key) or a Bearer token. Each route
+here translates one method onto the same services the native API uses and
+renders the reply in Kaggle's shapes; none of them decides anything itself.
+
+Kaggle's error body is ``{"code": <HTTP status>, "message": ...}``: the client
+prints the message and exits 1 (on 401 it prints its sign-in help). Heldout's
+stable error code travels beside it as ``reason``.
+
+A submission takes three calls, as on Kaggle: ``StartSubmissionUpload``
+reserves an upload and answers with a URL, the client ``PUT``s the file there
+(without credentials: the URL carries a signed token), then ``CreateSubmission``
+makes the submission from it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Blueprint, jsonify, redirect, request, url_for
+from flask_limiter.errors import RateLimitExceeded
+
+from heldout.leaderboard.public import public_leaderboard
+from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
+from heldout.platform.app import db, services
+from heldout.platform.ratelimit import retry_after_s
+from heldout.platform.services import accounts, catalog, profile, submissions, uploads
+from heldout.platform.services.challenge_pages import Phase, phase_of
+from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
+from heldout.platform.services.errors import ServiceError
+from heldout.platform.views.credentials import api_user
+from heldout.platform.views.serialize import private_visible
+
+bp = Blueprint("kaggle", __name__, url_prefix="/api/v1")
+
+COMPETITIONS = "/competitions.CompetitionApiService"
+SUBMIT_ENDPOINTS = ["kaggle.start_submission_upload", "kaggle.create_submission"]
+_STATUS = {SubmissionStatus.QUEUED: "PENDING", SubmissionStatus.RUNNING: "PENDING",
+           SubmissionStatus.SCORED: "COMPLETE", SubmissionStatus.FAILED: "ERROR", SubmissionStatus.ERROR: "ERROR"}
+
+
+# -- errors and plumbing -----------------------------------------------------------------------------------------
+
+def _kaggle_error(status: int, message: str, reason: str, field: str | None = None, headers=None):  # noqa: ANN001, ANN202
+    body = {"code": status, "message": message, "reason": reason}
+    if field:
+        body["field"] = field
+    return jsonify(body), status, headers or {}
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):  # noqa: ANN202
+    return _kaggle_error(413 if exc.code == "too_large" else exc.status, exc.message, exc.code, exc.field)
+
+
+@bp.errorhandler(RateLimitExceeded)
+def _rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
+    retry = retry_after_s()
+    return _kaggle_error(429, f"{exc.description} Try again in {retry} seconds.", "rate_limited",
+                         headers={"Retry-After": str(retry)})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    api_user(required=False)
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if body is None:
+        if request.get_data(cache=True):
+            raise ServiceError("The request body must be JSON.", field="body")
+        return {}
+    if not isinstance(body, dict):
+        raise ServiceError("The request body must be a JSON object.", field="body")
+    return body
+
+
+def _int(body: dict, name: str, default: int) -> int:
+    value = body.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ServiceError(f"'{name}' must be a whole number.", field=name) from None
+
+
+def _page(body: dict, default_size: int) -> tuple[int, int]:
+    # The client pages either by number or by the token we handed out, which is the next page's number.
+    page = _int(body, "page", 0) or _int(body, "pageToken", 1)
+    return page, min(max(_int(body, "pageSize", default_size), 1), 100)
+
+
+def _competition(body: dict) -> Challenge:
+    user = api_user(required=True)
+    slug = str(body.get("competitionName") or "").strip()
+    if not slug:
+        raise ServiceError("Name the competition (-c SLUG).", field="competitionName")
+    return catalog.get_challenge(db(), user, slug)
+
+
+def _date(value: datetime | None) -> str | None:
+    # Kaggle's format: naive UTC, milliseconds, a trailing Z.
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+
+
+def _score(challenge: Challenge, value: float | None) -> str | None:
+    return None if value is None else f"{value:.{challenge.display_precision}f}"
+
+
+def _competition_json(challenge: Challenge, *, team_count: int, entry=None) -> dict:  # noqa: ANN001
+    return {
+        "id": challenge.id, "ref": challenge.slug, "title": challenge.title, "description": challenge.summary,
+        "url": url_for("challenges.show", slug=challenge.slug, _external=True),
+        "category": "Practice", "reward": "Knowledge", "organizationName": "Heldout", "hostName": "heldout",
+        "deadline": _date(challenge.ends_at), "enabledDate": _date(challenge.starts_at),
+        "dateCreated": _date(challenge.created_at), "teamCount": team_count,
+        "userHasEntered": entry is not None, "userRank": entry.rank if entry is not None else None,
+        "maxDailySubmissions": challenge.daily_limit, "maxTeamSize": challenge.max_team_size,
+        "evaluationMetric": challenge.metric, "isKernelsSubmissionsOnly": challenge.kind == SubmissionKind.CODE,
+        "submissionsDisabled": phase_of(challenge, utcnow()) != Phase.ACTIVE,
+    }
+
+
+def _submission_json(submission: Submission) -> dict:
+    challenge = submission.challenge
+    body = {
+        "ref": submission.id, "totalBytes": submission.file_size, "date": _date(submission.created_at),
+        "description": submission.message, "errorDescription": submission.error or "",
+        "fileName": submission.filename, "publicScore": _score(challenge, submission.public_score),
+        "status": _STATUS[submission.status], "submittedBy": submission.user.username,
+        "teamName": submission.team.name,
+        "url": url_for("api.show_submission", submission_id=submission.id, _external=True),
+    }
+    if private_visible(challenge):
+        body["privateScore"] = _score(challenge, submission.private_score)
+    return body
+
+
+def _next_token(page) -> str:  # noqa: ANN001
+    return str(page.next_page) if page.next_page else ""
+
+
+# -- competitions.CompetitionApiService ----------------------------------------------------------------------------
+
+@bp.post(COMPETITIONS + "/ListCompetitions")
+def list_competitions():  # noqa: ANN201
+    body = _body()
+    user = api_user(required=True)
+    number, size = _page(body, 20)
+    page = search_challenges(db(), user, ChallengeFilters(search=body.get("search") or None), page=number,
+                             per_page=size)
+    entries = {entry.challenge.id: entry for entry in profile.entries(db(), user)}
+    return jsonify({"competitions": [_competition_json(card.challenge, team_count=card.team_count,
+                                                       entry=entries.get(card.challenge.id))
+                                     for card in page.items],
+                    "nextPageToken": _next_token(page)})
+
+
+@bp.post(COMPETITIONS + "/GetCompetition")
+def get_competition():  # noqa: ANN201
+    challenge = _competition(_body())
+    return jsonify(_competition_json(challenge, team_count=0))
+
+
+@bp.post(COMPETITIONS + "/ListDataFiles")
+def list_data_files():  # noqa: ANN201
+    body = _body()
+    challenge = _competition(body)
+    number, size = _page(body, 20)
+    page = paginate(list(challenge.files), number, size)
+    return jsonify({"files": [{"ref": f.name, "name": f.name, "totalBytes": f.size,
+                               "creationDate": _date(challenge.updated_at),
+                               "url": url_for("api.download_file", slug=challenge.slug, name=f.name, _external=True)}
+                              for f in page.items],
+                    "nextPageToken": _next_token(page)})
+
+
+@bp.post(COMPETITIONS + "/DownloadDataFiles")
+def download_data_files():  # noqa: ANN201
+    challenge = _competition(_body())
+    # The client follows the redirect with the same credentials and names the file after the URL's extension.
+    return redirect(url_for("api.download_archive", slug=challenge.slug, _external=True), 302)
+
+
+@bp.post(COMPETITIONS + "/DownloadDataFile")
+def download_data_file():  # noqa: ANN201
+    body = _body()
+    challenge = _competition(body)
+    row = catalog.get_file(db(), challenge, str(body.get("fileName") or ""))
+    return redirect(url_for("api.download_file", slug=challenge.slug, name=row.name, _external=True), 302)
+
+
+@bp.post(COMPETITIONS + "/StartSubmissionUpload")
+def start_submission_upload():  # noqa: ANN201
+    body = _body()
+    challenge = _competition(body)
+    user = api_user(required=True)
+    svc = services()
+    staged = uploads.start_upload(svc.settings.secret_key, challenge, user, filename=str(body.get("fileName") or ""),
+                                  size=_int(body, "contentLength", 0) or None,
+                                  server_limit=svc.settings.max_upload_bytes)
+    return jsonify({"token": staged.token,
+                    "createUrl": url_for("kaggle.receive_upload", token=staged.token, _external=True)})
+
+
+@bp.put("/kaggle-uploads/<token>")
+def receive_upload(token: str):  # noqa: ANN201
+    svc = services()
+    uploads.receive_upload(db(), svc.storage, svc.settings.secret_key, token, request.stream,
+                           server_limit=svc.settings.max_upload_bytes)
+    return jsonify({})
+
+
+@bp.post(COMPETITIONS + "/CreateSubmission")
+def create_submission():  # noqa: ANN201
+    body = _body()
+    challenge = _competition(body)
+    user = api_user(required=True)
+    svc = services()
+    submission = uploads.submit_upload(
+        db(), svc.storage, svc.queue, svc.settings.secret_key, token=str(body.get("blobFileTokens") or ""),
+        challenge=challenge, user=user, message=str(body.get("submissionDescription") or ""),
+        server_limit=svc.settings.max_upload_bytes)
+    return jsonify({"message": f"Successfully submitted to {challenge.title} (submission {submission.id}, queued "
+                               f"for scoring)", "ref": submission.id})
+
+
+@bp.post(COMPETITIONS + "/GetSubmissionLimits")
+def get_submission_limits():  # noqa: ANN201
+    challenge = _competition(_body())
+    user = api_user(required=True)
+    remaining = submissions.remaining_today(db(), challenge, user)
+    return jsonify({"numToday": challenge.daily_limit - remaining, "numAllowedNow": remaining,
+                    "numTotal": len(submissions.team_submissions(db(), challenge, user)), "limitedByTotal": False})
+
+
+@bp.post(COMPETITIONS + "/ListSubmissions")
+def list_submissions():  # noqa: ANN201
+    body = _body()
+    challenge = _competition(body)
+    user = api_user(required=True)
+    number, size = _page(body, 20)
+    page = paginate(submissions.team_submissions(db(), challenge, user), number, size)
+    return jsonify({"submissions": [_submission_json(s) for s in page.items], "nextPageToken": _next_token(page)})
+
+
+@bp.post(COMPETITIONS + "/GetSubmission")
+def get_submission():  # noqa: ANN201
+    user = api_user(required=True)
+    return jsonify(_submission_json(submissions.get_submission(db(), user, _int(_body(), "ref", 0))))
+
+
+@bp.post(COMPETITIONS + "/GetLeaderboard")
+def get_leaderboard():  # noqa: ANN201
+    body = _body()
+    challenge = _competition(body)
+    number, size = _page(body, 20)
+    page = paginate(public_leaderboard(db(), challenge), number, size)
+    return jsonify({"submissions": [{"teamId": row.team_id, "teamName": row.team_name,
+                                     "submissionDate": _date(row.last_entry_at),
+                                     "score": _score(challenge, row.score)} for row in page.items],
+                    "nextPageToken": _next_token(page)})
+
+
+# -- security.OAuthService: lets KAGGLE_API_TOKEN hold a Heldout token ----------------------------------------------
+
+@bp.post("/security.OAuthService/IntrospectToken")
+def introspect_token():  # noqa: ANN201
+    body = _body()
+    if "token" not in body:
+        raise ServiceError("Send the token to look up as 'token'.", field="token")
+    user = accounts.user_for_token(db(), str(body["token"] or ""))
+    if user is None:
+        return jsonify({"active": False})
+    return jsonify({"active": True, "username": user.username, "userId": user.id, "clientId": "heldout"})

@@ -1,0 +1,115 @@
+"""Turning models into JSON. Private scores appear only once the challenge reveals them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from heldout.leaderboard.public import LeaderboardRow
+from heldout.models import Challenge, Submission
+from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
+from heldout.platform.services.checks import CheckResult
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def private_visible(challenge: Challenge) -> bool:
+    return bool(challenge.private_revealed)
+
+
+def submission_json(submission: Submission, *, position: int | None = None) -> dict:
+    challenge = submission.challenge
+    body = {
+        "id": submission.id,
+        "challenge": challenge.slug,
+        "status": submission.status.value,
+        "kind": submission.kind.value,
+        "filename": submission.filename,
+        "file_size": submission.file_size,
+        "message": submission.message,
+        "created_at": _iso(submission.created_at),
+        "started_at": _iso(submission.started_at),
+        "finished_at": _iso(submission.finished_at),
+        "public_score": submission.public_score,
+        "public_ci": ([submission.public_ci_low, submission.public_ci_high]
+                      if submission.public_ci_low is not None else None),
+        "error": submission.error,
+        "error_detail": submission.error_detail,
+        "queue_position": position,
+        "queue_wait_s": submission.queue_wait_s,
+        "run_s": submission.run_s,
+        "peak_memory_bytes": submission.peak_memory_bytes,
+        "selected_final": submission.selected_final,
+    }
+    if private_visible(challenge):
+        body["private_score"] = submission.private_score
+    return body
+
+
+def challenge_json(challenge: Challenge) -> dict:
+    return {
+        "slug": challenge.slug,
+        "title": challenge.title,
+        "summary": challenge.summary,
+        "tags": challenge.tags,
+        "difficulty": challenge.difficulty,
+        "task_type": challenge.task_type,
+        "metric": challenge.metric,
+        "greater_is_better": challenge.greater_is_better,
+        "kind": challenge.kind.value,
+        "starts_at": _iso(challenge.starts_at),
+        "ends_at": _iso(challenge.ends_at),
+        "daily_limit": challenge.daily_limit,
+        "max_team_size": challenge.max_team_size,
+        "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in challenge.files],
+    }
+
+
+def challenge_card_json(card: ChallengeCard) -> dict:
+    """A challenge as the list shows it: its row plus phase, time left and team count."""
+    return {**challenge_json(card.challenge), "phase": card.phase.value, "time_left": card.time_left,
+            "team_count": card.team_count}
+
+
+def challenge_detail_json(page: ChallengePage, *, file_url: Callable[[str], str]) -> dict:
+    """Everything about one challenge: rules, metric, timeline, files (with download URLs) and the caller's quota."""
+    challenge = page.challenge
+    rules = challenge.rules or {}
+    body = challenge_json(challenge)
+    body.update({
+        "description_md": challenge.description_md,
+        "metric_summary": page.metric_summary,
+        "submission_columns": page.format_columns,
+        "phase": page.phase.value,
+        "time_left": page.time_left,
+        "team_count": page.team_count,
+        "timeline": {"starts_at": _iso(challenge.starts_at), "ends_at": _iso(challenge.ends_at),
+                     "phase": page.phase.value, "private_revealed": private_visible(challenge)},
+        "rules": {
+            "kind": challenge.kind.value,
+            "daily_limit": challenge.daily_limit,
+            "max_team_size": challenge.max_team_size,
+            "max_final_submissions": challenge.max_final_submissions,
+            "max_submission_bytes": rules.get("max_submission_bytes")
+            or (challenge.scoring_spec or {}).get("max_bytes"),
+            "leaderboard": rules.get("leaderboard") or {"mode": challenge.leaderboard_mode},
+            "code": rules.get("code"),
+        },
+        "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "url": file_url(f.name)}
+                  for f in challenge.files],
+        "my_team": page.team.name if page.team is not None else None,
+        "remaining_today": page.remaining,
+    })
+    return body
+
+
+def leaderboard_row_json(row: LeaderboardRow) -> dict:
+    return {"rank": row.rank, "team": row.team_name, "team_id": row.team_id, "score": row.score,
+            "entries": row.entries, "last_entry_at": _iso(row.last_entry_at), "submission_id": row.submission_id}
+
+
+def check_json(result: CheckResult) -> dict:
+    return {"ok": True, "filename": result.filename, "kind": result.kind, "size": result.size,
+            "rows": result.rows, "columns": result.columns, "message": result.message}

@@ -1,0 +1,104 @@
+"""The submission state machine's database side: claim, record, re-queue.
+
+Every transition is one conditional UPDATE, so two workers (or a stale worker
+that wakes up late) can never both own a submission or overwrite a newer result.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from heldout.models import Challenge, ChallengeFile, Submission, SubmissionStatus, utcnow
+from heldout.runner.outcome import Outcome, ScoringTask
+
+MAX_ATTEMPTS = 5
+
+
+def claim_submission(session: Session, submission_id: int, *, now: datetime | None = None) -> ScoringTask | None:
+    """Move a queued submission to running and return what is needed to score it; None if not ours to run."""
+    now = now or utcnow()
+    token = secrets.token_hex(16)
+    submission = session.get(Submission, submission_id)
+    if submission is None or submission.status != SubmissionStatus.QUEUED:
+        return None
+    queued_at = submission.queued_at or submission.created_at
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
+        .values(status=SubmissionStatus.RUNNING, run_token=token, started_at=now,
+                queue_wait_s=max(0.0, (now - queued_at).total_seconds()))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    challenge = session.get(Challenge, submission.challenge_id)
+    # Code submissions see the bundle's runtime files at /data; never the solution.
+    data_keys = dict((challenge.rules or {}).get("runtime_keys") or {}) or {
+        f.name: f.storage_key
+        for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
+    }
+    task = ScoringTask(
+        submission_id=submission.id, run_token=token, kind=submission.kind.value,
+        file_key=submission.file_key, filename=submission.filename, challenge_id=challenge.id,
+        challenge_version=challenge.version, scoring_spec=dict(challenge.scoring_spec),
+        solution_key=challenge.solution_key, rules=dict(challenge.rules or {}), data_keys=data_keys,
+    )
+    session.commit()
+    return task
+
+
+def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now: datetime | None = None) -> bool:
+    """Store the run's result if this run still owns the submission; returns whether it did."""
+    now = now or utcnow()
+    values: dict = dict(
+        status=outcome.status, finished_at=now, run_s=outcome.run_s, peak_memory_bytes=outcome.peak_memory_bytes,
+        exit_code=outcome.exit_code, logs=outcome.logs, error=outcome.error, error_detail=outcome.error_detail,
+        internal_error=outcome.internal_error, public_score=None, private_score=None,
+        public_ci_low=None, public_ci_high=None, retry_at=None,
+    )
+    if outcome.status == SubmissionStatus.SCORED:
+        values.update(public_score=outcome.public_score, private_score=outcome.private_score,
+                      scored_version=task.challenge_version)
+        if outcome.public_ci is not None:
+            values.update(public_ci_low=outcome.public_ci[0], public_ci_high=outcome.public_ci[1])
+    elif outcome.status == SubmissionStatus.ERROR:
+        submission = session.get(Submission, task.submission_id)
+        attempts = submission.attempts if submission is not None else MAX_ATTEMPTS
+        if attempts < MAX_ATTEMPTS:
+            values["retry_at"] = now + retry_delay(attempts)
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == task.submission_id, Submission.run_token == task.run_token,
+               Submission.status == SubmissionStatus.RUNNING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff for platform errors: 5 s, 10 s, 20 s, … capped at 10 minutes."""
+    return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
+
+
+def requeue(session: Session, submission_id: int, *, now: datetime | None = None,
+            from_statuses: tuple[SubmissionStatus, ...] | None = None) -> int | None:
+    """Put a submission back in the queue as a new attempt; returns the attempt number to enqueue, or None."""
+    now = now or utcnow()
+    conditions = [Submission.id == submission_id]
+    if from_statuses is not None:
+        conditions.append(Submission.status.in_(from_statuses))
+    result = session.execute(
+        update(Submission)
+        .where(*conditions)
+        .values(status=SubmissionStatus.QUEUED, run_token=None, queued_at=now, retry_at=None,
+                started_at=None, attempts=Submission.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return None
+    return session.scalar(select(Submission.attempts).where(Submission.id == submission_id))

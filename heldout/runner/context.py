@@ -1,0 +1,72 @@
+"""What a job needs to run: settings, a session factory, storage, a sandbox.
+
+A worker process configures one ``RunnerContext`` at start-up; a job looks it up
+by calling ``current_context()``. Jobs take ids only, so nothing else travels
+through Redis.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from heldout.config import Settings
+from heldout.db import make_engine, make_session_factory
+from heldout.storage import LocalStorage, Storage
+
+
+@dataclass
+class RunnerContext:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    storage: Storage
+    redis: object | None = None
+    _sandbox: object | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, redis=None) -> "RunnerContext":  # noqa: ANN001
+        engine = make_engine(settings.database_url)
+        return cls(settings=settings, sessions=make_session_factory(engine),
+                   storage=LocalStorage(settings.storage_dir), redis=redis)
+
+    @property
+    def sandbox(self):  # noqa: ANN201
+        # Made on first use: building a Docker client at import or start-up would
+        # make every test and every web process need a daemon.
+        if self._sandbox is None:
+            from heldout.runner.sandbox import get_sandbox
+
+            self._sandbox = get_sandbox(self.settings.sandbox, image=self.settings.sandbox_image,
+                                        pool_size=self.settings.sandbox_pool_size)
+        return self._sandbox
+
+    def close(self) -> None:
+        """Stop what the sandbox keeps running (a prestarted pool's idle containers)."""
+        close = getattr(self._sandbox, "close", None)
+        if close is not None:
+            close()
+
+    @sandbox.setter
+    def sandbox(self, value) -> None:  # noqa: ANN001
+        self._sandbox = value
+
+
+_lock = threading.Lock()
+_current: RunnerContext | None = None
+
+
+def configure(context: RunnerContext) -> RunnerContext:
+    global _current
+    with _lock:
+        _current = context
+    return context
+
+
+def current_context() -> RunnerContext:
+    global _current
+    with _lock:
+        if _current is None:
+            _current = RunnerContext.from_settings(Settings.from_env())
+        return _current

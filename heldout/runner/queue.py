@@ -1,0 +1,63 @@
+"""The scoring queue: RQ on Redis, or on an in-process fakeredis for the demo.
+
+Connections are passed explicitly. The queue is a cache of work whose truth is
+the database: losing it loses nothing, because the reconciler rebuilds it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from redis import Redis
+from rq import Queue
+from rq.exceptions import DuplicateJobError
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "heldout-scoring"
+JOB_TIMEOUT_S = 3600  # RQ's own timeout is a soft backstop; the sandbox enforces the real limits.
+
+
+def connect_redis(url: str | None, *, embedded_server=None) -> Redis:  # noqa: ANN001
+    """A Redis connection for ``url``, or an in-process fakeredis when ``url`` is None."""
+    if url is None:
+        import fakeredis  # only the embedded demo needs it
+
+        server = embedded_server if embedded_server is not None else fakeredis.FakeServer()
+        return fakeredis.FakeRedis(server=server)
+    return Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+
+
+def scoring_queue(connection: Redis) -> Queue:
+    return Queue(QUEUE_NAME, connection=connection, default_timeout=JOB_TIMEOUT_S)
+
+
+def job_id_for(submission_id: int, attempt: int) -> str:
+    return f"score-submission-{submission_id}-{attempt}"
+
+
+def enqueue_scoring(queue: Queue, submission_id: int, attempt: int) -> bool:
+    """Queue ``score_submission(submission_id)``; False when Redis refused or was unreachable.
+
+    The job id carries the attempt number so a retry or rescore is a new job,
+    while a second enqueue of the same attempt is refused by RQ.
+    """
+    try:
+        queue.enqueue(
+            "heldout.runner.jobs.score_submission",
+            submission_id,
+            job_id=job_id_for(submission_id, attempt),
+            unique=True,
+            result_ttl=0,
+            failure_ttl=7 * 24 * 3600,
+        )
+        return True
+    except DuplicateJobError:
+        return True
+    except Exception as exc:  # noqa: BLE001 - Redis down must not lose the submission: the reconciler re-queues it
+        log.warning("could not enqueue submission %s: %s", submission_id, exc)
+        return False
+
+
+def queued_job_ids(queue: Queue) -> set[str]:
+    return set(queue.get_job_ids())

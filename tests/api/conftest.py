@@ -1,0 +1,77 @@
+"""An app with the tiny challenge loaded the real way, and learners holding API tokens."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from heldout.platform import create_app
+from heldout.platform.services.accounts import create_token, create_user
+from heldout.platform.services.publishing import load_challenge
+from tests.bundles import write_tiny_bundle
+
+SLUG = "tiny-regression"
+
+
+@pytest.fixture
+def app(settings, fake_redis):
+    app = create_app(settings, redis=fake_redis)
+    app.config.update(TESTING=True)
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def svc(app):
+    return app.extensions["heldout"]
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    return write_tiny_bundle(tmp_path / "bundle")
+
+
+@pytest.fixture
+def tiny(svc, bundle):
+    """The tiny regression challenge: files, solution and spec in storage, published."""
+    with svc.sessions() as s:
+        load_challenge(s, svc.storage, None, bundle)
+    return bundle
+
+
+class Learner:
+    """A user and one API token, with the headers each interface sends it in."""
+
+    def __init__(self, username: str, token: str):
+        self.username = username
+        self.token = token
+
+    @property
+    def bearer(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    @property
+    def basic(self) -> dict:
+        raw = base64.b64encode(f"{self.username}:{self.token}".encode()).decode()
+        return {"Authorization": f"Basic {raw}"}
+
+
+def make_learner(svc, username: str) -> Learner:
+    with svc.sessions() as s:
+        user = create_user(s, username, "correct horse")
+        return Learner(username, create_token(s, user, "tests"))
+
+
+@pytest.fixture
+def ada(svc) -> Learner:
+    return make_learner(svc, "ada")
+
+
+@pytest.fixture
+def grace(svc) -> Learner:
+    return make_learner(svc, "grace")

@@ -1,0 +1,273 @@
+"""The native JSON API as a program uses it: find a challenge, download its data, check and submit a file,
+follow the submission, read the leaderboard; and every refusal is JSON naming its code and field."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from heldout.models import Challenge, Submission, SubmissionStatus, utcnow
+from heldout.runner.queue import scoring_queue
+from tests.api.conftest import SLUG
+from tests.bundles import perfect_predictions
+from tests.factories import make_challenge
+
+
+def _submit(client, learner, data: bytes, *, slug=SLUG, name="preds.csv", message="first try", path="submissions"):
+    return client.post(f"/api/v1/challenges/{slug}/{path}", headers=learner.bearer,
+                       content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(data), name), "message": message})
+
+
+def _change_challenge(svc, **values):
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        for name, value in values.items():
+            setattr(challenge, name, value)
+        s.commit()
+
+
+# --- finding challenges ------------------------------------------------------------------------------------
+
+def test_challenges_are_listed_with_filters_and_pages(client, svc, tiny):
+    with svc.sessions() as s:
+        for i in range(3):
+            make_challenge(s, f"extra-{i}", title=f"Extra {i}", tags=["vision"], difficulty="advanced")
+        s.commit()
+    everything = client.get("/api/v1/challenges").get_json()
+    assert everything["total"] == 4 and everything["next_page"] is None
+    assert {c["slug"] for c in everything["challenges"]} == {SLUG, "extra-0", "extra-1", "extra-2"}
+
+    first = client.get("/api/v1/challenges?per_page=2&page=1").get_json()
+    second = client.get("/api/v1/challenges?per_page=2&page=2").get_json()
+    assert first["next_page"] == 2 and second["next_page"] is None
+    assert len({c["slug"] for c in first["challenges"] + second["challenges"]}) == 4
+
+    assert [c["slug"] for c in client.get("/api/v1/challenges?tag=regression").get_json()["challenges"]] == [SLUG]
+    assert client.get("/api/v1/challenges?search=tiny+predict").get_json()["total"] == 1
+    assert client.get("/api/v1/challenges?difficulty=advanced").get_json()["total"] == 3
+    assert client.get("/api/v1/challenges?phase=active").get_json()["total"] == 4
+
+
+def test_bad_list_parameters_name_the_parameter(client):
+    for query, field in (("page=x", "page"), ("page=0", "page"), ("per_page=1000", "per_page"), ("phase=soon", "phase")):
+        response = client.get(f"/api/v1/challenges?{query}")
+        assert response.status_code == 400, query
+        assert response.get_json()["code"] == "invalid" and response.get_json()["field"] == field
+
+
+def test_a_challenge_shows_rules_metric_timeline_and_files(client, tiny, ada):
+    body = client.get(f"/api/v1/challenges/{SLUG}", headers=ada.bearer).get_json()
+    assert body["metric"] == "rmse" and body["greater_is_better"] is False
+    assert body["rules"]["daily_limit"] == 5 and body["rules"]["kind"] == "predictions"
+    assert body["rules"]["max_submission_bytes"] == 20 * 1024 * 1024
+    assert body["timeline"] == {"starts_at": None, "ends_at": None, "phase": "active", "private_revealed": False}
+    assert body["submission_columns"] == ["id", "y"]
+    assert body["remaining_today"] == 5
+    train = next(f for f in body["files"] if f["name"] == "train.csv")
+    assert train["sha256"] == hashlib.sha256((tiny / "train.csv").read_bytes()).hexdigest()
+    assert train["url"].endswith(f"/api/v1/challenges/{SLUG}/files/train.csv")
+
+
+def test_an_unknown_challenge_is_a_json_404(client):
+    response = client.get("/api/v1/challenges/nope")
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+
+
+# --- downloads ---------------------------------------------------------------------------------------------
+
+def test_a_file_downloads_with_its_length_and_resumes_from_a_range(client, tiny):
+    content = (tiny / "train.csv").read_bytes()
+    whole = client.get(f"/api/v1/challenges/{SLUG}/files/train.csv")
+    assert whole.status_code == 200 and whole.data == content
+    assert int(whole.headers["Content-Length"]) == len(content) and whole.headers["Accept-Ranges"] == "bytes"
+    rest = client.get(f"/api/v1/challenges/{SLUG}/files/train.csv", headers={"Range": "bytes=100-"})
+    assert rest.status_code == 206 and rest.data == content[100:]
+    assert int(rest.headers["Content-Length"]) == len(content) - 100
+    assert client.get(f"/api/v1/challenges/{SLUG}/files/solution.csv").status_code == 404
+
+
+def test_all_files_download_as_one_zip(client, tiny):
+    response = client.get(f"/api/v1/challenges/{SLUG}/files.zip")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as archive:
+        assert sorted(archive.namelist()) == ["sample_submission.csv", "test.csv", "train.csv"]
+        assert archive.read("test.csv") == (tiny / "test.csv").read_bytes()
+    assert client.get(f"/api/v1/challenges/{SLUG}/files.zip").data == response.data
+
+
+# --- tokens ------------------------------------------------------------------------------------------------
+
+def test_routes_that_act_for_you_need_a_token(client, tiny):
+    for method, path in (("get", "/api/v1/me"), ("get", f"/api/v1/challenges/{SLUG}/submissions"),
+                         ("post", f"/api/v1/challenges/{SLUG}/submissions"), ("get", "/api/v1/submissions/1")):
+        response = getattr(client, method)(path)
+        assert response.status_code == 401, path
+        assert response.get_json()["code"] == "missing_token" and response.get_json()["field"] == "Authorization"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_wrong_token_is_refused_even_where_none_is_needed(client, tiny, ada):
+    response = client.get("/api/v1/challenges", headers={"Authorization": "Bearer hld_wrong"})
+    assert response.status_code == 401 and response.get_json()["code"] == "invalid_token"
+    assert client.get("/api/v1/me", headers=ada.bearer).get_json()["username"] == "ada"
+
+
+def test_basic_auth_takes_the_token_as_password_for_its_own_user_only(client, ada, grace):
+    assert client.get("/api/v1/me", headers=ada.basic).get_json()["username"] == "ada"
+    forged = grace.basic["Authorization"]
+    mixed = client.get("/api/v1/me", headers={"Authorization": forged.replace(
+        forged.split()[1], __import__("base64").b64encode(f"ada:{grace.token}".encode()).decode())})
+    assert mixed.status_code == 401 and mixed.get_json()["code"] == "invalid_token"
+
+
+def test_a_revoked_token_stops_working(client, svc, ada):
+    from heldout.models import ApiToken
+
+    with svc.sessions() as s:
+        for row in s.scalars(select(ApiToken)):
+            row.revoked_at = utcnow()
+        s.commit()
+    assert client.get("/api/v1/me", headers=ada.bearer).get_json()["code"] == "invalid_token"
+
+
+# --- submitting --------------------------------------------------------------------------------------------
+
+def test_a_submission_is_accepted_with_its_url_and_queued(client, svc, tiny, ada):
+    response = _submit(client, ada, perfect_predictions(tiny))
+    assert response.status_code == 202
+    body = response.get_json()
+    assert body["status"] == "queued" and body["message"] == "first try" and body["queue_position"] == 1
+    assert response.headers["Location"] == body["url"] and body["url"].endswith(f"/api/v1/submissions/{body['id']}")
+    assert "private_score" not in body
+    assert scoring_queue(svc.redis).count == 1
+
+    shown = client.get(body["url"], headers=ada.bearer).get_json()
+    assert shown["id"] == body["id"] and shown["filename"] == "preds.csv"
+    listed = client.get(f"/api/v1/challenges/{SLUG}/submissions", headers=ada.bearer).get_json()
+    assert [s["id"] for s in listed["submissions"]] == [body["id"]] and listed["remaining_today"] == 4
+
+
+def test_another_teams_submission_is_not_found(client, tiny, ada, grace):
+    url = _submit(client, ada, perfect_predictions(tiny)).get_json()["url"]
+    response = client.get(url, headers=grace.bearer)
+    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+
+
+def test_a_submission_without_a_file_names_the_field(client, tiny, ada):
+    response = client.post(f"/api/v1/challenges/{SLUG}/submissions", headers=ada.bearer,
+                           content_type="multipart/form-data", data={"message": "no file"})
+    assert response.status_code == 400 and response.get_json()["field"] == "file"
+
+
+def test_an_oversize_file_is_refused_while_streaming(client, svc, tiny, ada):
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        challenge.scoring_spec = {**challenge.scoring_spec, "max_bytes": 1000}
+        s.commit()
+    big = perfect_predictions(tiny) * 3
+    for path in ("submissions", "check"):
+        response = _submit(client, ada, big, path=path)
+        assert response.status_code == 413, path
+        assert response.get_json() == {"code": "too_large", "field": "file",
+                                       "message": "The file is larger than this challenge's limit of 1,000 bytes."}
+    # Declared far beyond the limit: refused before the body is read at all.
+    huge = _submit(client, ada, b"x" * 200_000)
+    assert huge.status_code == 413 and huge.get_json()["code"] == "too_large"
+    with svc.sessions() as s:
+        assert s.scalars(select(Submission)).all() == []
+
+
+def test_closed_and_unopened_challenges_say_when(client, svc, tiny, ada):
+    _change_challenge(svc, ends_at=utcnow() - timedelta(days=1))
+    closed = _submit(client, ada, perfect_predictions(tiny))
+    assert closed.status_code == 403 and closed.get_json()["code"] == "closed"
+    assert "closed for submissions at" in closed.get_json()["message"]
+    _change_challenge(svc, ends_at=None, starts_at=utcnow() + timedelta(days=1))
+    early = _submit(client, ada, perfect_predictions(tiny))
+    assert early.status_code == 403 and early.get_json()["code"] == "not_open"
+
+
+def test_the_daily_limit_answers_429_with_when_it_resets(client, svc, tiny, ada):
+    _change_challenge(svc, daily_limit=2)
+    for _ in range(2):
+        assert _submit(client, ada, perfect_predictions(tiny)).status_code == 202
+    over = _submit(client, ada, perfect_predictions(tiny))
+    assert over.status_code == 429 and over.get_json()["code"] == "daily_limit"
+    assert 0 < int(over.headers["Retry-After"]) <= 86400
+
+
+# --- the dry run -------------------------------------------------------------------------------------------
+
+def test_the_dry_run_accepts_a_good_file_without_using_quota(client, svc, tiny, ada):
+    response = _submit(client, ada, perfect_predictions(tiny), path="check")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is True and body["rows"] == 40 and body["columns"] == ["id", "y"]
+    with svc.sessions() as s:
+        assert s.scalars(select(Submission)).all() == []
+    listed = client.get(f"/api/v1/challenges/{SLUG}/submissions", headers=ada.bearer).get_json()
+    assert listed["remaining_today"] == 5
+
+
+def test_the_dry_run_names_the_column_and_rows_at_fault(client, tiny, ada):
+    broken = perfect_predictions(tiny).replace(b"\n41,", b"\n41,oops", 1)
+    response = _submit(client, ada, broken, path="check")
+    # The check ran; its verdict is "no": an answer, not an error.
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["ok"] is False and "oops" in body["message"]
+    assert body["details"] == {"column": "y", "rows": [3]}
+    missing = _submit(client, ada, b"id,y\n40,1.0\n", path="check").get_json()
+    assert missing["ok"] is False and "missing" in missing["message"].lower()
+
+
+def test_the_dry_run_never_shows_solution_values(client, tiny, ada):
+    solution_values = {line.split(",")[1] for line in (tiny / "solution.csv").read_text().splitlines()[1:]}
+    shuffled = b"id,y\n" + b"".join(f"{i},abc\n".encode() for i in range(40, 80))
+    text = _submit(client, ada, shuffled, path="check").get_data(as_text=True)
+    assert not any(value in text for value in solution_values)
+
+
+# --- leaderboard -------------------------------------------------------------------------------------------
+
+def test_the_leaderboard_ranks_scored_teams_and_keeps_private_scores_hidden(client, svc, tiny, ada, grace):
+    from heldout.leaderboard.best import refresh_team_best
+
+    ids = [_submit(client, who, perfect_predictions(tiny)).get_json()["id"] for who in (ada, grace)]
+    with svc.sessions() as s:
+        for submission_id, score in zip(ids, (0.5, 0.25)):
+            row = s.get(Submission, submission_id)
+            row.status, row.public_score, row.private_score = SubmissionStatus.SCORED, score, score + 1
+            s.flush()
+            refresh_team_best(s, row.challenge_id, row.team_id)
+        s.commit()
+    board = client.get(f"/api/v1/challenges/{SLUG}/leaderboard").get_json()
+    assert [(r["rank"], r["team"], r["score"]) for r in board["leaderboard"]] == [(1, "grace", 0.25), (2, "ada", 0.5)]
+    private = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?private=true")
+    assert private.status_code == 403 and private.get_json()["code"] == "not_revealed"
+    assert "private_score" not in client.get(f"/api/v1/submissions/{ids[0]}", headers=ada.bearer).get_json()
+
+
+# --- errors in general -------------------------------------------------------------------------------------
+
+def test_a_wrong_method_is_a_json_error(client):
+    response = client.delete("/api/v1/challenges")
+    assert response.status_code == 405 and response.get_json()["code"] == "method_not_allowed"
+
+
+def test_the_openapi_document_lists_every_api_route(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = rule.rule.removeprefix("/api/v1").replace("<path:name>", "{name}").replace("<int:submission_id>",
+                                                                                          "{submission_id}")
+        path = path.replace("<slug>", "{slug}").replace("<token>", "{token}")
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"

@@ -1,0 +1,183 @@
+"""The Kaggle client's methods, one request at a time, read back with the Kaggle SDK's own types:
+what the unmodified client parses, and the errors it prints."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from kagglesdk.competitions.types.competition_api_service import (
+    ApiCreateSubmissionResponse,
+    ApiGetLeaderboardResponse,
+    ApiListCompetitionsResponse,
+    ApiListDataFilesResponse,
+    ApiListSubmissionsResponse,
+    ApiStartSubmissionUploadResponse,
+    ApiSubmissionLimits,
+)
+from kagglesdk.competitions.types.submission_status import SubmissionStatus
+from sqlalchemy import select
+
+from heldout.models import Challenge, utcnow
+from tests.api.conftest import SLUG
+from tests.bundles import perfect_predictions
+
+SERVICE = "/api/v1/competitions.CompetitionApiService"
+
+
+def _call(client, learner, method: str, body: dict | None = None):
+    return client.post(f"{SERVICE}/{method}", json=body or {}, headers=learner.basic)
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def _submit(client, learner, data: bytes, name: str = "preds.csv", message: str = "via kaggle"):
+    start = _call(client, learner, "StartSubmissionUpload",
+                  {"competitionName": SLUG, "fileName": name, "contentLength": len(data)})
+    assert start.status_code == 200, start.get_json()
+    upload = ApiStartSubmissionUploadResponse.from_dict(start.get_json())
+    # The client PUTs without credentials: the URL's token is the credential.
+    put = client.put(_path(upload.create_url), data=data)
+    assert put.status_code == 200, put.get_json()
+    return _call(client, learner, "CreateSubmission", {"competitionName": SLUG, "blobFileTokens": upload.token,
+                                                       "submissionDescription": message})
+
+
+def test_competitions_are_listed_in_kaggles_shape(client, tiny, ada):
+    response = _call(client, ada, "ListCompetitions", {"group": "COMPETITION_LIST_TAB_EVERYTHING", "page": 1,
+                                                       "pageSize": 20, "search": ""})
+    listed = ApiListCompetitionsResponse.from_dict(response.get_json())
+    assert [c.ref for c in listed.competitions] == [SLUG]
+    assert listed.competitions[0].user_has_entered is False and listed.competitions[0].evaluation_metric == "rmse"
+    assert listed.next_page_token == ""
+
+
+def test_data_files_are_listed_and_download_through_redirects(client, tiny, ada):
+    files = ApiListDataFilesResponse.from_dict(_call(client, ada, "ListDataFiles", {"competitionName": SLUG}).get_json())
+    assert sorted((f.name, f.total_bytes) for f in files.files) == sorted(
+        (name, (tiny / name).stat().st_size) for name in ("sample_submission.csv", "test.csv", "train.csv"))
+
+    everything = _call(client, ada, "DownloadDataFiles", {"competitionName": SLUG})
+    assert everything.status_code == 302 and everything.location.endswith(f"/challenges/{SLUG}/files.zip")
+    archive = client.get(_path(everything.location), headers=ada.basic)
+    assert archive.status_code == 200 and "Content-Length" in archive.headers
+    with zipfile.ZipFile(io.BytesIO(archive.data)) as z:
+        assert z.read("train.csv") == (tiny / "train.csv").read_bytes()
+
+    one = _call(client, ada, "DownloadDataFile", {"competitionName": SLUG, "fileName": "test.csv"})
+    assert one.status_code == 302 and client.get(_path(one.location)).data == (tiny / "test.csv").read_bytes()
+
+
+def test_a_submission_takes_upload_then_create_and_is_listed(client, tiny, ada):
+    created = ApiCreateSubmissionResponse.from_dict(_submit(client, ada, perfect_predictions(tiny)).get_json())
+    assert created.ref > 0 and "Successfully submitted to Tiny regression" in created.message
+
+    listed = ApiListSubmissionsResponse.from_dict(_call(client, ada, "ListSubmissions",
+                                                        {"competitionName": SLUG}).get_json())
+    [submission] = listed.submissions
+    assert submission.ref == created.ref and submission.description == "via kaggle"
+    assert submission.status == SubmissionStatus.PENDING and submission.file_name == "preds.csv"
+    limits = ApiSubmissionLimits.from_dict(_call(client, ada, "GetSubmissionLimits",
+                                                 {"competitionName": SLUG}).get_json())
+    assert (limits.num_today, limits.num_allowed_now, limits.num_total) == (1, 4, 1)
+
+
+def test_the_leaderboard_reads_as_kaggles(client, svc, tiny, ada):
+    from heldout.leaderboard.best import refresh_team_best
+    from heldout.models import Submission, SubmissionStatus as Status
+
+    ref = _submit(client, ada, perfect_predictions(tiny)).get_json()["ref"]
+    with svc.sessions() as s:
+        row = s.get(Submission, ref)
+        row.status, row.public_score = Status.SCORED, 0.125
+        s.flush()
+        refresh_team_best(s, row.challenge_id, row.team_id)
+        s.commit()
+    board = ApiGetLeaderboardResponse.from_dict(_call(client, ada, "GetLeaderboard",
+                                                      {"competitionName": SLUG}).get_json())
+    assert [(b.team_name, b.score) for b in board.submissions] == [("ada", "0.12500")]
+
+
+def test_an_upload_token_works_only_for_its_owner(client, tiny, ada, grace):
+    start = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"}).get_json()
+    client.put(_path(start["createUrl"]), data=perfect_predictions(tiny))
+    stolen = _call(client, grace, "CreateSubmission", {"competitionName": SLUG, "blobFileTokens": start["token"]})
+    assert stolen.status_code == 404 and stolen.get_json()["code"] == 404
+    forged = client.put(_path(start["createUrl"]) + "x", data=b"id,y\n")
+    assert forged.status_code == 404
+
+
+# --- the documented errors, as the client prints them --------------------------------------------------------
+
+def test_a_wrong_key_is_401_so_the_client_prints_its_sign_in_help(client, tiny, ada):
+    from tests.api.conftest import Learner
+
+    response = _call(client, Learner("ada", "hld_wrong"), "ListCompetitions")
+    assert response.status_code == 401
+    assert response.get_json()["code"] == 401 and response.get_json()["reason"] == "invalid_token"
+
+
+def test_an_unknown_competition_is_404_with_a_message(client, ada):
+    response = _call(client, ada, "ListDataFiles", {"competitionName": "nope"})
+    assert response.status_code == 404 and response.get_json() == {
+        "code": 404, "message": "No challenge 'nope'.", "reason": "not_found"}
+
+
+def test_an_oversize_file_is_refused_before_and_while_uploading(client, svc, tiny, ada):
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        challenge.scoring_spec = {**challenge.scoring_spec, "max_bytes": 1000}
+        s.commit()
+    declared = _call(client, ada, "StartSubmissionUpload",
+                     {"competitionName": SLUG, "fileName": "p.csv", "contentLength": 5000})
+    assert declared.status_code == 413
+    assert declared.get_json()["message"] == "The file is larger than this challenge's limit of 1,000 bytes."
+    start = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"}).get_json()
+    streamed = client.put(_path(start["createUrl"]), data=b"x" * 5000)
+    assert streamed.status_code == 413 and streamed.get_json()["reason"] == "too_large"
+
+
+@pytest.mark.parametrize("change, code, reason", [
+    ({"ends_at": utcnow() - timedelta(days=1)}, 403, "closed"),
+    ({"starts_at": utcnow() + timedelta(days=1)}, 403, "not_open"),
+])
+def test_a_closed_window_is_refused_before_the_upload(client, svc, tiny, ada, change, code, reason):
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        for name, value in change.items():
+            setattr(challenge, name, value)
+        s.commit()
+    response = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"})
+    assert response.status_code == code and response.get_json()["reason"] == reason
+    assert "for submissions at" in response.get_json()["message"]
+
+
+def test_over_quota_is_429_with_the_reset_time(client, svc, tiny, ada):
+    with svc.sessions() as s:
+        s.scalar(select(Challenge).where(Challenge.slug == SLUG)).daily_limit = 1
+        s.commit()
+    assert _submit(client, ada, perfect_predictions(tiny)).status_code == 200
+    over = _submit(client, ada, perfect_predictions(tiny))
+    assert over.status_code == 429 and over.get_json()["reason"] == "daily_limit"
+    assert "resets at" in over.get_json()["message"]
+
+
+def test_a_heldout_token_works_as_kaggle_api_token(client, ada):
+    active = client.post("/api/v1/security.OAuthService/IntrospectToken", json={"token": ada.token},
+                         headers=ada.bearer).get_json()
+    assert active == {"active": True, "username": "ada", "userId": active["userId"], "clientId": "heldout"}
+    assert client.post("/api/v1/security.OAuthService/IntrospectToken",
+                       json={"token": "nope"}).get_json() == {"active": False}
+    assert _call(client, ada, "ListCompetitions").status_code == 200
+    assert client.post(f"{SERVICE}/ListCompetitions", json={}, headers=ada.bearer).status_code == 200
+
+
+def test_a_body_that_is_not_an_object_names_the_field(client, ada):
+    response = client.post(f"{SERVICE}/ListCompetitions", data="[1, 2]", content_type="application/json",
+                           headers=ada.basic)
+    assert response.status_code == 400 and response.get_json()["field"] == "body"

@@ -1,0 +1,186 @@
+"""Whole journeys through the site in a real browser, against real server and worker processes."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import zip_folder
+from tests.bundles import perfect_predictions, write_tiny_bundle
+
+pytestmark = pytest.mark.e2e
+
+SCORING_TIMEOUT_MS = 90_000
+
+
+def _submit_file(page, content: bytes, *, message: str = "", button: str = "Submit") -> None:  # noqa: ANN001
+    page.locator("nav.tabs").get_by_role("link", name="Submit").click()
+    page.get_by_label("Your predictions").set_input_files(
+        files=[{"name": "predictions.csv", "mimeType": "text/csv", "buffer": content}])
+    if message:
+        page.get_by_label("Message (optional)").fill(message)
+    page.get_by_role("button", name=button, exact=True).click()
+
+
+def test_a_learner_downloads_the_data_submits_and_watches_the_score_arrive(live, visitors, tmp_path):
+    bundle = write_tiny_bundle(tmp_path / "bundle")
+    live.load_bundle(bundle)
+    live.stop_worker()  # so the submission is seen waiting in the queue first
+
+    ada = visitors("ada")
+    ada.register()
+    page = ada.page
+    expect(page.get_by_role("link", name="Tiny regression")).to_be_visible()
+    ada.screenshot("1-challenge-list")
+    page.get_by_role("link", name="Tiny regression").click()
+    expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+    ada.screenshot("1-challenge-overview")
+
+    page.locator("nav.tabs").get_by_role("link", name="Data").click()
+    expect(page.get_by_role("heading", name="Submission format")).to_be_visible()
+    expect(page.get_by_role("heading", name="Overview")).to_be_hidden()  # one tab at a time
+    ada.screenshot("1-challenge-data")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="train.csv").click()
+    assert download.value.suggested_filename == "train.csv"
+    assert open(download.value.path()).read().startswith("id,x,y\n")
+
+    _submit_file(page, perfect_predictions(bundle), message="a perfect fit")
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    status = page.locator("#status")
+    expect(status).to_have_text("queued")
+    expect(page.get_by_text("number 1 in the queue")).to_be_visible()
+    ada.screenshot("1-submission-queued")
+    page.evaluate("window.__samePage = true")  # gone if the page reloads
+
+    live.ensure_worker()
+    expect(status).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    assert page.evaluate("window.__samePage") is True
+    expect(page.locator("#public-score")).to_have_text("0.00000")
+    expect(page.locator("#public-ci")).to_contain_text("95% interval")
+    ada.screenshot("1-submission-scored")
+
+    page.get_by_role("link", name="← Tiny regression").click()
+    page.locator("nav.tabs").get_by_role("link", name="Leaderboard").click()
+    row = page.locator("table.public-leaderboard tbody tr").filter(has_text="ada")
+    expect(row).to_contain_text("0.00000")
+    expect(row.locator("td").first).to_have_text("1")
+    ada.screenshot("1-leaderboard")
+    page.locator("nav.tabs").get_by_role("link", name="My submissions").click()
+    expect(page.locator("#history-chart")).to_be_visible()
+    page.wait_for_function("document.querySelector('#history-chart').width > 0 && window.Chart")
+    ada.screenshot("1-my-submissions-chart")
+
+
+def test_a_broken_file_is_explained_by_row_and_column(live, visitors, tmp_path):
+    bundle = write_tiny_bundle(tmp_path / "bundle", slug="broken-files")
+    live.load_bundle(bundle)
+    live.ensure_worker()
+    lines = perfect_predictions(bundle).decode().splitlines()
+    lines[3] = lines[3].split(",")[0] + ",not-a-number"
+    broken = ("\n".join(lines) + "\n").encode()
+
+    bea = visitors("bea", phone=True)
+    bea.register()
+    page = bea.page
+    bea.goto("/c/broken-files#submit")
+    expect(page.get_by_text("5 of 5 submissions left today")).to_be_visible()
+    _submit_file(page, broken, button="Check my file")
+    report = page.locator("#upload-status")
+    expect(report).to_contain_text("column y")
+    expect(report).to_contain_text("row 4")
+    expect(page.get_by_text("5 of 5 submissions left today")).to_be_visible()
+    bea.screenshot("2-dry-run-phone")
+
+    page.get_by_role("button", name="Submit", exact=True).click()
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    expect(page.locator("#status")).to_have_text("failed", timeout=SCORING_TIMEOUT_MS)
+    expect(page.locator("#error-column")).to_have_text("y")
+    expect(page.locator("#error-rows")).to_contain_text("4")
+    bea.screenshot("2-failed-submission-phone")
+
+
+def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed(live, visitors, tmp_path):
+    live.create_user("olga", "--organizer")
+    bundle = write_tiny_bundle(tmp_path / "bundle", slug="organized")
+    yaml = (bundle / "challenge.yaml").read_text()
+    (bundle / "challenge.yaml").write_text(yaml.replace("title: Tiny regression", "title: Organized regression")
+                                           .replace("metric: rmse", "metric: rmsee"))
+    broken_zip, fixed_zip = tmp_path / "broken.zip", tmp_path / "fixed.zip"
+    broken_zip.write_bytes(zip_folder(bundle))
+    (bundle / "challenge.yaml").write_text((bundle / "challenge.yaml").read_text().replace("rmsee", "rmse"))
+    fixed_zip.write_bytes(zip_folder(bundle))
+
+    olga = visitors("olga")
+    olga.log_in()
+    page = olga.page
+    page.get_by_role("link", name="Organize").click()
+    page.get_by_label("Bundle (.zip)").set_input_files(str(broken_zip))
+    page.get_by_role("button", name="Check and upload").click()
+    report = page.locator("#bundle-report")
+    expect(report).to_contain_text("The bundle has 1 problem; nothing was stored.")
+    expect(report.locator("tbody tr")).to_contain_text(["challenge.yaml task.metric — unknown metric 'rmsee'"])
+    olga.screenshot("3-bundle-report")
+
+    page.get_by_label("Bundle (.zip)").set_input_files(str(fixed_zip))
+    page.get_by_role("button", name="Check and upload").click()
+    expect(page.get_by_text("It is a draft: preview it, then publish.")).to_be_visible()
+    page.get_by_role("link", name="Open the challenge page").click()
+    expect(page.get_by_text("Draft preview")).to_be_visible()
+    olga.screenshot("3-draft-preview")
+    page.go_back()
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_text("Published: learners can see it now.")).to_be_visible()
+    olga.screenshot("3-manage")
+
+    visitor = visitors("anyone")
+    visitor.goto("/?phase=active")
+    expect(visitor.page.get_by_role("link", name="Organized regression")).to_be_visible()
+    visitor.screenshot("3-listed")
+
+
+def test_a_study_group_shares_a_private_leaderboard_that_outsiders_cannot_see(live, visitors, tmp_path):
+    live.ensure_worker()
+    bundle = write_tiny_bundle(tmp_path / "bundle", slug="group-practice")
+    (bundle / "challenge.yaml").write_text((bundle / "challenge.yaml").read_text()
+                                           .replace("title: Tiny regression", "title: Group practice"))
+    archive = tmp_path / "group.zip"
+    archive.write_bytes(zip_folder(bundle))
+
+    lead = visitors("gina")
+    lead.register()
+    page = lead.page
+    lead.goto("/groups")
+    page.get_by_label("Name", exact=True).fill("Thursday study group")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", name="Thursday study group")).to_be_visible()
+    group_url = page.url
+    invite = page.get_by_label("Invite link").input_value()
+    page.get_by_label("Publish a challenge bundle").set_input_files(str(archive))
+    page.get_by_role("button", name="Publish to the group").click()
+    expect(page.get_by_role("link", name="Group practice")).to_be_visible()
+    lead.screenshot("4-group-lead")
+
+    member = visitors("hugo")
+    member.register()
+    member.page.goto(invite)
+    member.page.get_by_role("button", name=re.compile("Join")).click()
+    expect(member.page.get_by_role("heading", name="Thursday study group")).to_be_visible()
+    member.page.get_by_role("link", name="Group practice").click()
+    _submit_file(member.page, perfect_predictions(bundle))
+    expect(member.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+
+    for person in (lead, member):
+        person.goto("/c/group-practice/leaderboard")
+        expect(person.page.locator("table.public-leaderboard tbody tr").filter(has_text="hugo")).to_be_visible()
+    member.screenshot("4-group-leaderboard-member")
+
+    outsider = visitors("ivan")
+    outsider.register()
+    for path in (group_url.removeprefix(live.base), "/c/group-practice", "/c/group-practice/leaderboard"):
+        response = outsider.goto(path)
+        assert response.status == 404, path
+    expect(outsider.page.get_by_role("heading", name="Not found")).to_be_visible()
+    outsider.screenshot("4-outsider-404")

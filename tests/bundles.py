@@ -1,0 +1,97 @@
+"""A tiny, valid challenge bundle for tests that need one loaded the real way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+TINY_YAML = """\
+slug: {slug}
+title: Tiny regression
+summary: Predict y from x.
+description: description.md
+tags: [regression]
+task:
+  type: regression
+  metric: rmse
+  id_column: id
+  id_dtype: int
+  target_columns: [y]
+data:
+  files: [train.csv, test.csv, sample_submission.csv]
+  test: test.csv
+  sample_submission: sample_submission.csv
+  solution: solution.csv
+rules:
+  daily_submission_limit: {daily_limit}
+"""
+
+
+def write_tiny_bundle(root: Path, slug: str = "tiny-regression", *, rows: int = 40, daily_limit: int = 5,
+                      shift: float = 0.0) -> Path:
+    """A regression bundle with ``rows`` test rows; ``shift`` changes the solution (a new version)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=rows * 2)
+    y = 3 * x + rng.normal(scale=0.1, size=rows * 2) + shift
+    (root / "challenge.yaml").write_text(TINY_YAML.format(slug=slug, daily_limit=daily_limit))
+    (root / "description.md").write_text("# Tiny regression\n\nPredict **y**. Scored by RMSE.\n")
+    train = "\n".join(["id,x,y"] + [f"{i},{x[i]:.6f},{y[i]:.6f}" for i in range(rows)])
+    test_ids = range(rows, 2 * rows)
+    (root / "train.csv").write_text(train + "\n")
+    (root / "test.csv").write_text("\n".join(["id,x"] + [f"{i},{x[i]:.6f}" for i in test_ids]) + "\n")
+    (root / "sample_submission.csv").write_text("\n".join(["id,y"] + [f"{i},0.0" for i in test_ids]) + "\n")
+    usage = ["Public" if i % 2 else "Private" for i in test_ids]
+    (root / "solution.csv").write_text(
+        "\n".join(["id,y,Usage"] + [f"{i},{y[i]:.6f},{u}" for i, u in zip(test_ids, usage)]) + "\n")
+    return root
+
+
+def perfect_predictions(bundle: Path) -> bytes:
+    lines = (bundle / "solution.csv").read_text().splitlines()[1:]
+    return ("id,y\n" + "\n".join(",".join(line.split(",")[:2]) for line in lines) + "\n").encode()
+
+
+CODE_YAML = """\
+slug: {slug}
+title: Tiny code challenge
+summary: Submit predict.py; it reads /data/test.csv and writes /output/submission.csv.
+description: description.md
+task:
+  type: regression
+  metric: rmse
+  id_column: id
+  id_dtype: int
+  target_columns: [y]
+data:
+  files: [train.csv, test.csv, sample_submission.csv]
+  test: test.csv
+  sample_submission: sample_submission.csv
+  solution: solution.csv
+rules:
+  kind: code
+  daily_submission_limit: 20
+  code:
+    time_limit_s: {time_limit}
+    memory_mb: 256
+    data:
+      test.csv: test.csv
+      train.csv: train.csv
+"""
+
+COPY_SAMPLE_PREDICT = """\
+import csv
+rows = list(csv.reader(open("/data/test.csv")))[1:]
+with open("/output/submission.csv", "w") as out:
+    out.write("id,y\\n")
+    for row in rows:
+        out.write(f"{row[0]},{3 * float(row[1])}\\n")
+"""
+
+
+def write_code_bundle(root: Path, slug: str = "tiny-code", *, time_limit: int = 30) -> Path:
+    """A code challenge built on the tiny regression data."""
+    write_tiny_bundle(root, slug)
+    (root / "challenge.yaml").write_text(CODE_YAML.format(slug=slug, time_limit=time_limit))
+    return root

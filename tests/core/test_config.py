@@ -1,0 +1,40 @@
+import pytest
+
+from heldout.config import ConfigError, Settings
+
+
+def test_defaults_give_an_embedded_demo(tmp_path):
+    settings = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path)})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'heldout.sqlite3'}"
+    assert settings.embedded_queue
+    assert settings.sandbox == "auto"
+
+
+def test_the_demo_secret_key_is_generated_once_and_kept(tmp_path):
+    first = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path)}).secret_key
+    second = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path)}).secret_key
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_production_requires_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="HELDOUT_SECRET_KEY is required"):
+        Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_PRODUCTION": "1"})
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("HELDOUT_SANDBOX", "podman", "is not one of auto, docker, bubblewrap"),
+    ("HELDOUT_REDIS_URL", "localhost:6379", "is not a Redis URL"),
+    ("HELDOUT_DATABASE_URL", "heldout.db", "is not a database URL"),
+    ("HELDOUT_PRODUCTION", "maybe", "is not a boolean"),
+    ("HELDOUT_MAX_UPLOAD_BYTES", "lots", "is not a whole number"),
+])
+def test_a_malformed_variable_names_itself(tmp_path, name, value, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), name: value})
+    assert name in str(info.value)
+
+
+def test_postgres_urls_use_the_shipped_driver(tmp_path):
+    settings = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_DATABASE_URL": "postgres://u@h/db"})
+    assert settings.database_url == "postgresql+psycopg://u@h/db"

@@ -1,0 +1,231 @@
+"""Secrecy, checked by crawling every route the app has (so routes added later are checked too):
+
+- before the reveal, no page or API response holds a private score, a private rank or a shake-up;
+- a learner cannot read, download, select or delete another team's submission: always 404;
+- a study group's challenge is, to a non-member, indistinguishable from one that does not exist.
+"""
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from flask import url_for
+
+from heldout.leaderboard.best import refresh_team_best
+from heldout.models import Challenge, Submission, User, utcnow
+from heldout.platform.services.accounts import create_token
+from tests.factories import make_challenge, make_group, make_scored, make_team, make_user
+from tests.platform.conftest import csrf_token
+
+# Distinctive digits, and nothing else on the site starts with them.
+PRIVATE_SCORES = {"ada": 0.7318264, "bob": 0.6481937, "eve": 0.5927613}
+PUBLIC_SCORES = {"ada": 0.8105, "bob": 0.7902, "eve": 0.7703}
+SLUG, SECRET_SLUG, MISSING_SLUG = "open-race", "secret-club", "no-such-challenge"
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Read-only calls of the Kaggle-compatible API, which are POSTs by that protocol.
+KAGGLE_READS = re.compile(r"/(Get|List)[A-Za-z]*$")
+
+
+def private_strings() -> list[str]:
+    return [form for p in PRIVATE_SCORES.values() for form in (repr(p), f"{p:.4f}", f"{p:.5f}", f"{p:.6f}")]
+
+
+@pytest.fixture
+def world(app):
+    """An open challenge with three teams; Ada (a learner with an API token) leads a study group with Eve."""
+    app.config["HELDOUT_RATE_LIMITS"] = {"token": "10000 per minute", "bad_token": "10000 per minute"}
+    with app.extensions["heldout"].sessions() as s:
+        challenge = make_challenge(s, SLUG, title="Open race", greater_is_better=True, max_team_size=2,
+                                   max_final_submissions=1, ends_at=utcnow() + timedelta(days=7))
+        users, subs = {}, {}
+        for minutes, name in enumerate(("ada", "bob", "eve")):
+            users[name] = make_user(s, name)
+            team = make_team(s, challenge, users[name], name=f"team-{name}")
+            team.invite_code = f"code-{name}"
+            subs[name] = make_scored(s, team, users[name], PUBLIC_SCORES[name], PRIVATE_SCORES[name],
+                                     at=utcnow() - timedelta(hours=3 - minutes), ci=(0.7791, 0.8299))
+            refresh_team_best(s, challenge.id, team.id)
+        group = make_group(s, users["ada"], users["eve"], name="Ada's circle")
+        s.commit()
+        token = create_token(s, users["ada"], "crawler")
+        return {"challenge": challenge.id, "users": {k: u.id for k, u in users.items()},
+                "subs": {k: v.id for k, v in subs.items()}, "group": group.slug, "token": token}
+
+
+def login(client, user_id):
+    with client.session_transaction() as s:
+        s["_user_id"] = str(user_id)
+        s["_fresh"] = True
+
+
+def routes(app, methods):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static" and set(methods) & set(rule.methods):
+            yield rule
+
+
+def fill(app, rule, world, *, slug=SLUG, submission="ada"):
+    """A URL for ``rule`` with plausible values for each of its variables."""
+    values = {}
+    for name in rule.arguments:
+        if name == "slug":
+            values[name] = world["group"] if rule.rule.startswith("/groups/") else slug
+        elif name == "submission_id":
+            values[name] = world["subs"][submission]
+        elif name == "code":
+            values[name] = "code-ada"
+        elif name == "user_id":
+            values[name] = world["users"]["eve"]
+        elif re.search(rf"<int:{name}>", rule.rule):
+            values[name] = 1
+        else:
+            values[name] = "train.csv"
+    with app.test_request_context():
+        return url_for(rule.endpoint, **values)
+
+
+def kaggle_body(world, *, slug=SLUG, submission="ada"):
+    return {"competitionName": slug, "ref": world["subs"][submission], "fileName": "train.csv", "page": 1}
+
+
+def crawl(app, client, world):
+    """(url, response) for every GET route, with query strings that ask for the private board, and every
+    read-only Kaggle call."""
+    auth = {"Authorization": f"Bearer {world['token']}"}
+    queries = ("", "?board=private", "?private=true", f"?board=private&group={world['group']}",
+               f"?group={world['group']}")
+    for rule in routes(app, ["GET"]):
+        url = fill(app, rule, world)
+        for query in queries:
+            yield url + query, client.get(url + query, headers=auth)
+    for rule in routes(app, ["POST"]):
+        if KAGGLE_READS.search(rule.rule):
+            url = fill(app, rule, world)
+            yield url, client.post(url, json=kaggle_body(world), headers=auth)
+
+
+def private_values_in_json(value, path="") -> list[str]:
+    """Paths of JSON fields that carry a private value: a key about private scores or shake-up, with a value."""
+    found = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if re.search(r"private|shake", key, re.I) and inner not in (None, False, [], {}, ""):
+                found.append(f"{path}.{key}")
+            found += private_values_in_json(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found += private_values_in_json(inner, f"{path}[{i}]")
+    return found
+
+
+def leaks(response, url: str = "") -> list[str]:
+    body = response.get_data(as_text=True)
+    found = [s for s in private_strings() if s in body]
+    # The OpenAPI document describes private fields (with no values): only its text is checked.
+    if response.is_json and "openapi" not in url:
+        found += private_values_in_json(json.loads(body))
+    else:
+        found += [marker for marker in ("private-leaderboard", "Shake-up", "shake-up") if marker in body]
+    return found
+
+
+def test_nothing_private_is_served_anywhere_before_the_reveal(app, client, world):
+    login(client, world["users"]["ada"])
+    crawled = list(crawl(app, client, world))
+    assert len(crawled) > 40
+    problems = {url: found for url, response in crawled if (found := leaks(response, url))}
+    assert problems == {}
+    # The crawl did reach the boards: the public scores are there.
+    leaderboard = dict(crawled)[f"/c/{SLUG}/leaderboard"].get_data(as_text=True)
+    assert "0.81050" in leaderboard and "hidden until the challenge ends" in leaderboard
+
+
+def test_the_same_crawl_finds_the_private_values_once_the_challenge_has_ended(app, client, world):
+    with app.extensions["heldout"].sessions() as s:
+        s.get(Challenge, world["challenge"]).ends_at = utcnow() - timedelta(seconds=1)
+        s.commit()
+    login(client, world["users"]["ada"])
+    crawled = dict(crawl(app, client, world))
+    page = crawled[f"/c/{SLUG}/leaderboard?board=private"]
+    assert page.status_code == 200 and leaks(page)
+    assert "0.73183" in page.get_data(as_text=True)
+
+
+def test_another_teams_submission_is_not_found_on_every_route(app, client, world):
+    login(client, world["users"]["ada"])
+    auth = {"Authorization": f"Bearer {world['token']}"}
+    token = csrf_token(client, f"/c/{SLUG}/team")
+    checked = []
+    for rule in routes(app, ["GET", *WRITE_METHODS]):
+        if "submission_id" not in rule.arguments:
+            continue
+        url = fill(app, rule, world, submission="eve")
+        for method in sorted(set(rule.methods) & {"GET", *WRITE_METHODS}):
+            response = client.open(url, method=method, headers=auth,
+                                   data={"csrf_token": token, "selected": "1"} if method != "GET" else None)
+            checked.append((method, url, response.status_code))
+    for rule in routes(app, ["POST"]):
+        if rule.rule.endswith("/GetSubmission"):
+            url = fill(app, rule, world)
+            checked.append(("POST", url, client.post(url, json=kaggle_body(world, submission="eve"),
+                                                     headers=auth).status_code))
+    assert {method for method, _url, _status in checked} >= {"GET", "POST"}
+    assert [c for c in checked if c[2] != 404] == []
+    with app.extensions["heldout"].sessions() as s:
+        eves = s.get(Submission, world["subs"]["eve"])
+        assert eves is not None and eves.selected_final is False
+
+
+def normalised(response, slug: str) -> tuple[int, str]:
+    body = response.get_data(as_text=True).replace(slug, "SLUG")
+    return response.status_code, re.sub(r'name="csrf_token" value="[^"]+"', "CSRF", body)
+
+
+def test_a_group_challenge_is_indistinguishable_from_a_missing_one_for_non_members(app, client, world):
+    login(client, world["users"]["bob"])
+    with app.extensions["heldout"].sessions() as s:
+        bob_token = create_token(s, s.get(User, world["users"]["bob"]), "bob")
+    auth = {"Authorization": f"Bearer {bob_token}"}
+    world = dict(world, token=bob_token)
+
+    def listings():
+        pages = {}
+        for rule in routes(app, ["GET"]):
+            if not rule.arguments:
+                for query in ("", "?q=Clandestine", "?search=Clandestine", "?phase=active"):
+                    pages[rule.rule + query] = normalised(client.get(rule.rule + query, headers=auth), SECRET_SLUG)
+        for rule in routes(app, ["POST"]):
+            if KAGGLE_READS.search(rule.rule) and not rule.arguments:
+                body = {"page": 1, "search": "Clandestine"}
+                pages[rule.rule] = normalised(client.post(rule.rule, json=body, headers=auth), SECRET_SLUG)
+        return pages
+
+    before = listings()
+    with app.extensions["heldout"].sessions() as s:
+        lead = make_user(s, "lead")
+        group = make_group(s, lead, name="The club")
+        secret = make_challenge(s, SECRET_SLUG, title="Clandestine challenge", group_id=group.id)
+        team = make_team(s, secret, lead, name="insiders")
+        team.invite_code = "code-secret"
+        make_scored(s, team, lead, 0.5, 0.5)
+        refresh_team_best(s, secret.id, team.id)
+        s.commit()
+    # Lists, search results and counts are exactly what they were before the group challenge existed.
+    assert listings() == before
+
+    compared = 0
+    for rule in routes(app, ["GET"]):
+        if "slug" in rule.arguments and not rule.rule.startswith("/groups/"):
+            secret_response = client.get(fill(app, rule, world, slug=SECRET_SLUG), headers=auth)
+            missing_response = client.get(fill(app, rule, world, slug=MISSING_SLUG), headers=auth)
+            assert normalised(secret_response, SECRET_SLUG) == normalised(missing_response, MISSING_SLUG), rule.rule
+            assert secret_response.status_code in (403, 404), rule.rule
+            compared += 1
+    for rule in routes(app, ["POST"]):
+        if KAGGLE_READS.search(rule.rule):
+            secret_response = client.post(rule.rule, json=kaggle_body(world, slug=SECRET_SLUG), headers=auth)
+            missing_response = client.post(rule.rule, json=kaggle_body(world, slug=MISSING_SLUG), headers=auth)
+            assert normalised(secret_response, SECRET_SLUG) == normalised(missing_response, MISSING_SLUG), rule.rule
+    assert compared >= 8
+    assert client.get("/teams/join/code-secret").status_code == 404
