@@ -184,7 +184,7 @@ def _serve_embedded(settings: Settings, host: str, port: int, banner: str = "") 
     if banner:
         print(banner, flush=True)
     try:
-        run_worker(context, reconcile_every_s=10)
+        run_worker(context)
     finally:
         http.shutdown()
     return 0

@@ -33,6 +33,8 @@ class Settings:
     max_upload_bytes: int = 200 * 1024 * 1024
     # How long a submission may stay `running` before the reconciler re-queues it.
     running_deadline_s: int = 600
+    # How often each worker rebuilds the queue from the database.
+    reconcile_interval_s: int = 30
     extra: dict = field(default_factory=dict)
 
     @property
@@ -78,6 +80,7 @@ class Settings:
         max_upload = _parse_int(env, "HELDOUT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
         deadline = _parse_int(env, "HELDOUT_RUNNING_DEADLINE_S", 600)
         pool_size = _parse_int(env, "HELDOUT_SANDBOX_POOL_SIZE", 2, allow_zero=True)
+        reconcile_interval = _parse_int(env, "HELDOUT_RECONCILE_INTERVAL_S", 30)
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -89,6 +92,7 @@ class Settings:
             max_upload_bytes=max_upload,
             running_deadline_s=deadline,
             sandbox_pool_size=pool_size,
+            reconcile_interval_s=reconcile_interval,
         )
 
 

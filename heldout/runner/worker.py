@@ -40,7 +40,7 @@ class ReconcilerThread(threading.Thread):
                 log.exception("reconciler pass failed")
 
 
-def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s: float = 30.0,
+def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s: float | None = None,
                name: str | None = None) -> None:
     """Work the scoring queue (on the calling thread: RQ installs signal handlers)."""
     configure(context)
@@ -49,7 +49,7 @@ def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s
     reconcile(context.sessions, queue, running_deadline_s=context.settings.running_deadline_s)
     thread = None
     if not burst:
-        thread = ReconcilerThread(context, reconcile_every_s)
+        thread = ReconcilerThread(context, reconcile_every_s or context.settings.reconcile_interval_s)
         thread.start()
     try:
         SimpleWorker([queue], connection=context.redis, name=name).work(

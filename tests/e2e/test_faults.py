@@ -107,3 +107,33 @@ def test_a_flushed_redis_loses_no_submission(stack, tmp_path, real_redis):  # no
     assert sorted(rows) == sorted(ids)
     assert all(r.attempts == 1 for r in rows.values())
     assert bests[0].entries == 3
+
+
+def test_a_docker_daemon_lost_mid_job_is_an_error_that_is_retried(stack, tmp_path):  # noqa: F811
+    from tests.e2e.docker_proxy import DockerRelay
+
+    relay = DockerRelay(tmp_path / "docker.sock")
+    relay.start()
+    stack.env.update(DOCKER_HOST=relay.docker_host, HELDOUT_RECONCILE_INTERVAL_S="1", HELDOUT_SANDBOX_POOL_SIZE="0")
+    bundle = write_code_bundle(tmp_path / "code")
+    stack.run("db", "upgrade")
+    stack.run("challenges", "load", str(bundle))
+    token = _user_token(stack)
+    api = _serve(stack)
+    slow = "import time; time.sleep(3)\n" + COPY_SAMPLE_PREDICT
+    sid = _submit_via_api(stack, api, token, "tiny-code", "predict.py", slow.encode())
+    stack.start("worker", "worker")
+    database = stack.env["HELDOUT_DATABASE_URL"]
+    _wait_for(lambda: _rows(database)[0][sid].status == SubmissionStatus.RUNNING, 60, "the job to start", stack)
+    relay.cut()
+    errored = _wait_for(lambda: _rows(database)[0][sid] if _rows(database)[0][sid].status == SubmissionStatus.ERROR
+                        else None, 60, "the submission to end in error", stack)
+    assert errored.error is None and errored.internal_error  # the platform's fault, not the learner's
+    assert errored.retry_at is not None
+    relay.start()
+    scored = _wait_for(lambda: _rows(database)[0][sid] if _rows(database)[0][sid].status == SubmissionStatus.SCORED
+                       else None, 90, "the retried submission to be scored", stack)
+    assert scored.attempts == 2 and scored.public_score == pytest.approx(0.1, abs=0.05)
+    stack.stop()
+    assert not subprocess.run(["docker", "ps", "-aq", "--filter", "label=heldout.sandbox"],
+                              capture_output=True, text=True).stdout.strip()
