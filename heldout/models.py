@@ -269,15 +269,19 @@ class TeamBestScore(Base):
     submissions table per request. ``public_score`` is the score the board ranks
     by: the exact best in the classic mode, rounded or laddered in the others
     (heldout.leaderboard.modes); ``submission_id`` is the submission that earned it.
+    ``rank_key`` is that score turned so that smaller is better in every challenge
+    (negated when higher is better): a page of the board is then one ascending
+    index scan, ties included, whatever the metric's direction.
     """
 
     __tablename__ = "team_best_scores"
-    __table_args__ = (Index("ix_best_challenge_score", "challenge_id", "public_score", "submitted_at"),)
+    __table_args__ = (Index("ix_best_rank", "challenge_id", "rank_key", "submitted_at", "submission_id"),)
 
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     public_score: Mapped[float] = mapped_column(Float)
+    rank_key: Mapped[float] = mapped_column(Float)
     public_ci_low: Mapped[float | None] = mapped_column(Float)
     public_ci_high: Mapped[float | None] = mapped_column(Float)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,12 +16,13 @@ batches through the metric's ``resampler``:
   one gather and one mean per per-row term (log loss, RMSE, MAE, R^2, ...),
   or one ``bincount`` per chunk for cell counts.
 
-Cost caps, so that a huge public split cannot stall the scorer: drawing rows
-stops at :data:`RESAMPLED_ROWS` rows in all (1000 resamples up to 200,000
-public rows; 200 resamples of 1,000,000 rows); metrics without a batched
-form (clustering) are scored one resample at a time, at most
-:data:`LOOP_RESAMPLES` of them and :data:`LOOP_RESAMPLED_ROWS` rows in all.
-Never fewer than :data:`MIN_RESAMPLES`. Resamples on which the metric is
+Cost caps, so that a huge public split cannot stall the scorer: rows drawn
+in all stop at :data:`RESAMPLED_ROWS` divided by the scorer's cost per row
+(RMSE: 1000 resamples up to 100,000 public rows, 100 of 1,000,000 rows;
+ROC AUC on continuous scores: a third of that; 5-class AUC: a fifteenth);
+metrics without a batched form (clustering) are scored one resample at a
+time, at most :data:`LOOP_RESAMPLES` of them and :data:`LOOP_RESAMPLED_ROWS`
+rows in all. Never fewer than :data:`MIN_RESAMPLES`. Resamples on which the metric is
 undefined (e.g. a single class for AUC) are skipped. The result says how
 many resamples counted.
 """
@@ -33,14 +34,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .metrics import Metric
-from .metrics.metric import CellCounts, loop_resampler
+from .metrics.metric import CellCounts, RowScores, loop_resampler
 
 #: Row indices drawn per chunk of resamples.
 CHUNK_INDICES = 1 << 22
 #: Cell counts are drawn from a multinomial when there are at most n / this many cells.
 MULTINOMIAL_CELL_RATIO = 16
-#: Rows drawn in all, over every resample, when rows are drawn (about a second for RMSE).
-RESAMPLED_ROWS = 200_000_000
+#: Rows drawn in all, over every resample, when rows are drawn, divided by
+#: the scorer's cost: 1000 resamples of 100,000 rows for RMSE or log loss
+#: (under a second), a third of that for ROC AUC on continuous scores.
+RESAMPLED_ROWS = 100_000_000
 #: Resamples, and rows in all, for metrics scored one resample at a time.
 LOOP_RESAMPLES = 200
 LOOP_RESAMPLED_ROWS = 20_000_000
@@ -71,15 +74,16 @@ def bootstrap_ci(metric: Metric, y_true, y_pred, *, params: dict | None = None, 
     if resamples <= 0 or n == 0:
         return None
     scorer = metric.resampler(y_true, y_pred, **params) if metric.resampler else None
-    if scorer is None:
-        scorer = loop_resampler(metric.func, _indexable(y_true), _indexable(y_pred), params)
-        resamples = _capped(min(resamples, LOOP_RESAMPLES), n, LOOP_RESAMPLED_ROWS)
     rng = np.random.default_rng(seed)
     with np.errstate(divide="ignore", invalid="ignore"):
         if isinstance(scorer, CellCounts):
             scores = _cell_count_scores(scorer, n, resamples, rng)
+        elif isinstance(scorer, RowScores):
+            scores = _index_scores(scorer.score, n, _capped(resamples, n, scorer.cost), rng)
         else:
-            scores = _index_scores(scorer, n, _capped(resamples, n, RESAMPLED_ROWS), rng)
+            one_by_one = loop_resampler(metric.func, _indexable(y_true), _indexable(y_pred), params)
+            budget = max(MIN_RESAMPLES, LOOP_RESAMPLED_ROWS // n)
+            scores = _index_scores(one_by_one, n, min(resamples, LOOP_RESAMPLES, budget), rng)
     valid = scores[np.isfinite(scores)]
     if not len(valid):
         return None
@@ -88,8 +92,9 @@ def bootstrap_ci(metric: Metric, y_true, y_pred, *, params: dict | None = None, 
     return ConfidenceInterval(float(low), float(high), int(len(valid)))
 
 
-def _capped(resamples: int, n: int, rows: int) -> int:
-    return min(resamples, max(MIN_RESAMPLES, rows // n))
+def _capped(resamples: int, n: int, cost: float) -> int:
+    """Resamples within the row budget for a scorer of this cost."""
+    return min(resamples, max(MIN_RESAMPLES, int(RESAMPLED_ROWS / cost) // n))
 
 
 def _chunks(total: int, width: int):
@@ -119,7 +124,7 @@ def _cell_count_scores(spec: CellCounts, n: int, resamples: int, rng: np.random.
             counts[:, occupied] = rng.multinomial(n, probabilities, size=size)
             out.append(spec.score(counts))
     else:
-        for size in _chunks(_capped(resamples, n, RESAMPLED_ROWS), max(n, spec.n_cells)):
+        for size in _chunks(_capped(resamples, n, spec.cost), max(n, spec.n_cells)):
             idx = _draw_indices(rng, size, n)
             keys = spec.cells[idx] + (np.arange(size, dtype=np.int64) * spec.n_cells)[:, None]
             counts = np.bincount(keys.ravel(), minlength=size * spec.n_cells).reshape(size, spec.n_cells)

@@ -233,11 +233,15 @@ def connect_fifos(to_policy: str | Path, from_policy: str | Path, timeout_s: flo
     non-blocking: a plain open of a FIFO waits until the other side opens it,
     and a policy that never starts would keep the evaluator waiting for good.
     Raises :class:`SubmissionError` if no policy has opened ``to_policy``
-    within ``timeout_s``. The caller closes both descriptors.
+    within ``timeout_s``, or if the policy exited before that (it may crash
+    faster than we poll). The caller closes both descriptors.
     """
     answers = os.open(from_policy, os.O_RDONLY | os.O_NONBLOCK)  # a reader never waits for a writer
     try:
         _require_fifo(answers, from_policy)
+        # POLLHUP on our read end: a policy has opened its end of from_policy and closed it again.
+        hang_up = select.poll()
+        hang_up.register(answers, select.POLLIN)
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -246,6 +250,8 @@ def connect_fifos(to_policy: str | Path, from_policy: str | Path, timeout_s: flo
             except OSError as exc:
                 if exc.errno != errno.ENXIO:  # ENXIO: nobody has the FIFO open for reading yet
                     raise
+            if any(event & select.POLLHUP for _, event in hang_up.poll(0)):
+                raise SubmissionError("policy exited while starting")
             if time.monotonic() >= deadline:
                 raise SubmissionError(f"the policy did not start within {timeout_s:g} s "
                                       "(it never opened its end of the pipe)")

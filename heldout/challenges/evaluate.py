@@ -69,24 +69,27 @@ class _PolicyFault(Exception):
 
 def _evaluate(args) -> dict:
     timings = {}
-    spec = ScoringSpec.read(args.spec)
-    with open(args.environment, encoding="utf-8") as fh:
-        environment = json.load(fh)
-    env = make_environment(environment["name"], environment.get("params") or {})
-    step_timeout_s = float(environment.get("step_timeout_s") or 1.0)
-    episodes = read_episodes(args.solution, spec.id_column)
     started = time.perf_counter()
+    # Connect first: if anything below fails, closing our ends tells the policy to stop at once.
     try:
         answers, observations = connect_fifos(args.to_policy, args.from_policy, args.startup_timeout)
+    except SubmissionError as exc:
+        raise _PolicyFault(exc) from None
+    try:
+        spec = ScoringSpec.read(args.spec)
+        with open(args.environment, encoding="utf-8") as fh:
+            environment = json.load(fh)
+        env = make_environment(environment["name"], environment.get("params") or {})
+        step_timeout_s = float(environment.get("step_timeout_s") or 1.0)
+        episodes = read_episodes(args.solution, spec.id_column)
         try:
             returns = run_episodes_over(answers, observations, env, [seed for _, seed in episodes],
                                         step_timeout_s=step_timeout_s, startup_timeout_s=args.startup_timeout)
-        finally:
-            # Closing our ends is what tells the policy to stop, whatever happened.
-            os.close(observations)
-            os.close(answers)
-    except SubmissionError as exc:
-        raise _PolicyFault(exc) from None
+        except SubmissionError as exc:
+            raise _PolicyFault(exc) from None
+    finally:
+        os.close(observations)
+        os.close(answers)
     timings["play_s"] = round(time.perf_counter() - started, 6)
     started = time.perf_counter()
     text = io.StringIO()

@@ -106,8 +106,10 @@ def _split_score(metric: Metric, y_true, y_pred, params: dict, mask: np.ndarray,
 def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submission: Submission):
     """``(y_true, y_pred, params)`` for ``metric.func``, in the solution's row order."""
     params = dict(spec.metric_params)
-    metric.check_params(params)
     kind = metric.input_kind
+    # The scorer resolves pos_label (a label of the files) itself, for every label metric.
+    pos_label = params.pop("pos_label", None) if kind in ("labels", "probabilities") else None
+    metric.check_params(params)
     targets = list(spec.target_columns)
     truths = truth_columns(spec)
     if kind == "returns":
@@ -134,7 +136,7 @@ def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submiss
     closed = spec.labels is not None or kind == "probabilities" or spec.task_type == "binary"
     table = LabelTable(spec.labels if spec.labels is not None else
                        _sorted_labels(truth) if closed else _sorted_labels(truth, predicted))
-    positive = _positive_code(table, params.pop("pos_label", None))
+    positive = _positive_code(table, pos_label)
     if kind == "probabilities":
         return _codes(table, truth, truths[0]) == positive, predicted, params
     y_true, y_pred = _codes(table, truth, truths[0]), table.codes(list(predicted))

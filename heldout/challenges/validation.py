@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -35,7 +34,6 @@ from .spec import ScoringSpec
 _READ_CHUNK = 1 << 20
 _SHOWN_ROWS = 10
 _NUMERIC_KINDS = ("values", "probabilities", "returns")
-_BLANK_LINE = re.compile(r"^[ \t]*$", re.MULTILINE)
 _NAMED_BINARIES = {
     b"PK\x03\x04": "a ZIP archive (or an Excel workbook)",
     b"PAR1": "a Parquet file",
@@ -57,7 +55,7 @@ class Submission:
     ``lines`` are the rows' line numbers in the file, in the same order.
     """
 
-    ids: list
+    ids: list | np.ndarray  # int64 array for ``id_dtype="int"``, list of str otherwise
     values: dict[str, np.ndarray]
     lines: np.ndarray
 
@@ -72,7 +70,7 @@ class Submission:
 class Solution:
     """The answer key: ``ids``, a ``public`` row mask, and the truth columns."""
 
-    ids: list
+    ids: list | np.ndarray  # int64 array for ``id_dtype="int"``, list of str otherwise
     public: np.ndarray
     truth: dict[str, np.ndarray]
     lines: np.ndarray
@@ -185,24 +183,32 @@ def _parse_plain(text: str) -> tuple[list, np.ndarray]:
     """Split a file without quotes: every line is one record.
 
     Returns ``[header, column, column, ...]`` and the line numbers of the
-    header and of every data row.
+    header and of every data row. Blank lines (empty, or spaces and tabs)
+    are skipped; they turn up among the lines whose comma count is off, so
+    a well-formed file is never scanned for them separately.
     """
     raw = text.split("\n")
-    if _BLANK_LINE.search(text.rstrip("\n")):
-        keep = [i for i, line in enumerate(raw) if line.strip(" \t")]
+    while not raw[-1].strip(" \t"):  # the file is not blank, so this stops at the header
+        raw.pop()
+    first = 0
+    while not raw[first].strip(" \t"):
+        first += 1
+    width = raw[first].count(",") + 1
+    counts = list(map(str.count, raw, repeat(",")))
+    odd = [] if counts.count(width - 1) == len(raw) else [i for i, c in enumerate(counts) if c != width - 1]
+    if width == 1 and "" in raw:  # an empty line has the same (zero) commas as a one-column header
+        odd = sorted(set(odd) | {i for i, line in enumerate(raw) if not line})
+    blank = {i for i in odd if not raw[i].strip(" \t")}
+    wrong = [i for i in odd if i not in blank]
+    if wrong:
+        raise _field_count_error(width, [counts[i] + 1 for i in wrong], np.array(wrong) + 1)
+    if blank:
+        keep = [i for i in range(len(raw)) if i not in blank]
         raw = [raw[i] for i in keep]
         lines = np.array(keep, dtype=np.int64) + 1
     else:
-        while raw and not raw[-1]:
-            raw.pop()
         lines = np.arange(1, len(raw) + 1)
-    header = raw[0].split(",")
-    body = raw[1:]
-    width = len(header)
-    counts = list(map(str.count, body, repeat(",")))
-    if counts.count(width - 1) != len(counts):
-        bad = [i for i, c in enumerate(counts) if c != width - 1]
-        raise _field_count_error(width, [counts[i] + 1 for i in bad], lines[1:][bad])
+    header, body = raw[0].split(","), raw[1:]
     if not body:
         return [header], lines
     # With exactly width - 1 commas per line, the fields of all lines laid
@@ -319,8 +325,9 @@ def _raise_not_numbers(texts: list[str], column: str, lines: np.ndarray):
                           column=column, rows=_first(lines[bad]))
 
 
-def _ids(cells, id_dtype: str, column: str, lines: np.ndarray) -> list:
-    """Ids as ``str`` or ``int`` (``spec.id_dtype``); integral floats like ``7.0`` count as ``7``."""
+def _ids(cells, id_dtype: str, column: str, lines: np.ndarray):
+    """Ids per ``spec.id_dtype``: a list of ``str``, or an int64 array for ``int``
+    (where integral floats like ``7.0`` count as ``7``)."""
     texts = _strings(cells)
     empty = [i for i, t in enumerate(texts) if not t] if "" in texts else []
     if empty:
@@ -331,19 +338,16 @@ def _ids(cells, id_dtype: str, column: str, lines: np.ndarray) -> list:
     joined = "".join(texts)
     if joined.isascii() and "_" not in joined:
         try:
-            return list(map(int, texts))
-        except ValueError:
+            return np.fromiter(map(int, texts), dtype=np.int64, count=len(texts))
+        except (ValueError, OverflowError):
             pass
-    ids, bad = [], []
-    for i, text in enumerate(texts):
-        number = _integer(text)
-        if number is None:
-            bad.append(i)
-        ids.append(number)
+    numbers = list(map(_integer, texts))
+    bad = [i for i, number in enumerate(numbers) if number is None or not -2**63 <= number < 2**63]
     if bad:
-        raise SubmissionError(f"{len(bad)} id(s) are not integers: line {int(lines[bad[0]])} has {_shown(texts[bad[0]])}",
-                              column=column, rows=_first(lines[bad]))
-    return ids
+        raise SubmissionError(f"{len(bad)} id(s) are not integers (of at most 18 digits): line "
+                              f"{int(lines[bad[0]])} has {_shown(texts[bad[0]])}", column=column,
+                              rows=_first(lines[bad]))
+    return np.array(numbers, dtype=np.int64)
 
 
 def _integer(text: str) -> int | None:
@@ -402,7 +406,7 @@ def _as_number(value) -> float | None:
 
 # -- the submission -------------------------------------------------------------------------
 
-def read_submission(source, spec: ScoringSpec, solution_ids: list | None = None) -> Submission:
+def read_submission(source, spec: ScoringSpec, solution_ids=None) -> Submission:
     """Read and check a submission.
 
     ``source`` is a path, bytes, a binary file object or a pandas DataFrame.
@@ -419,7 +423,7 @@ def read_submission(source, spec: ScoringSpec, solution_ids: list | None = None)
         return _checked_submission(_read_table(source, spec.max_bytes), spec, metric, solution_ids)
 
 
-def _checked_submission(table: _Table, spec: ScoringSpec, metric: Metric, solution_ids: list | None) -> Submission:
+def _checked_submission(table: _Table, spec: ScoringSpec, metric: Metric, solution_ids) -> Submission:
     _check_columns(table, spec)
     ids = _ids(table.column(spec.id_column), spec.id_dtype, spec.id_column, table.lines)
     order = _align(ids, table.lines, spec.id_column, solution_ids)
@@ -428,7 +432,7 @@ def _checked_submission(table: _Table, spec: ScoringSpec, metric: Metric, soluti
         _check_row_sums(values, spec, table.lines)
     lines = table.lines
     if order is not None:
-        ids = list(solution_ids)
+        ids = solution_ids
         values = {name: column[order] for name, column in values.items()}
         lines = lines[order]
     return Submission(ids, values, lines)
@@ -469,37 +473,65 @@ def _missing_message(missing: list[str], extra: list[str], table: _Table, expect
     return message
 
 
-def _align(ids: list, lines: np.ndarray, column: str, solution_ids: list | None) -> np.ndarray | None:
+def _align(ids, lines: np.ndarray, column: str, solution_ids) -> np.ndarray | None:
     """Indices that put the submission's rows in the solution's order (``None``: already there)."""
     if solution_ids is None:
-        if len(set(ids)) != len(ids):
+        if _has_repeats(ids):
             _raise_duplicates(ids, lines, column)
         return None
-    if ids == list(solution_ids):
+    if _same_ids(ids, solution_ids):
         return None
-    position = {key: i for i, key in enumerate(solution_ids)}
-    found = list(map(position.get, ids))
-    unknown = [i for i, pos in enumerate(found) if pos is None] if None in found else []
-    if unknown:
+    rows = _positions(ids, solution_ids)
+    unknown = np.flatnonzero(rows < 0)
+    if len(unknown):
         raise SubmissionError(f"{len(unknown)} id(s) are not in the test set, e.g. {_shown(ids[unknown[0]])} "
                               f"on line {int(lines[unknown[0]])} ({len(ids)} rows submitted, "
                               f"{len(solution_ids)} expected)", column=column, rows=_first(lines[unknown]))
-    rows = np.array(found, dtype=np.int64)
-    if len(set(ids)) != len(ids):
+    hits = np.bincount(rows, minlength=len(solution_ids))
+    if (hits > 1).any():
         _raise_duplicates(ids, lines, column)
     if len(rows) != len(solution_ids):
-        present = np.zeros(len(solution_ids), dtype=bool)
-        present[rows] = True
-        missing = [solution_ids[i] for i in np.flatnonzero(~present)[:5]]
-        n_missing = int((~present).sum())
-        raise SubmissionError(f"{n_missing} id(s) of the test set are missing ({len(ids)} rows submitted, "
+        absent = np.flatnonzero(hits == 0)
+        missing = [solution_ids[i] for i in absent[:5]]
+        raise SubmissionError(f"{len(absent)} id(s) of the test set are missing ({len(ids)} rows submitted, "
                               f"{len(solution_ids)} expected), e.g. {', '.join(map(_shown, missing))}", column=column)
     order = np.empty(len(rows), dtype=np.int64)
     order[rows] = np.arange(len(rows))
     return order
 
 
-def _raise_duplicates(ids: list, lines: np.ndarray, column: str):
+def _same_ids(ids, solution_ids) -> bool:
+    if isinstance(ids, np.ndarray):
+        return len(ids) == len(solution_ids) and bool(np.array_equal(ids, np.asarray(solution_ids)))
+    return ids == list(solution_ids)
+
+
+def _has_repeats(ids) -> bool:
+    if isinstance(ids, np.ndarray):
+        ordered = np.sort(ids)
+        return bool((ordered[1:] == ordered[:-1]).any())
+    return len(set(ids)) != len(ids)
+
+
+def _positions(ids, solution_ids) -> np.ndarray:
+    """Row of each id in the solution, -1 for ids it does not have."""
+    if isinstance(ids, np.ndarray):  # integer ids: by sorting, in C
+        known = np.asarray(solution_ids, dtype=np.int64)
+        order = np.argsort(known)
+        ordered = known[order]
+        mine = np.argsort(ids)
+        if len(ids) == len(known) and np.array_equal(ids[mine], ordered):  # the usual case: same ids, any order
+            rows = np.empty(len(ids), dtype=np.int64)
+            rows[mine] = order
+            return rows
+        at = np.minimum(np.searchsorted(ordered, ids), len(ordered) - 1)
+        return np.where(ordered[at] == ids, order[at], -1)
+    position = {key: i for i, key in enumerate(solution_ids)}
+    return np.fromiter(map(position.get, ids, repeat(-1)), dtype=np.int64, count=len(ids))
+
+
+def _raise_duplicates(ids, lines: np.ndarray, column: str):
+    ids = ids.tolist() if isinstance(ids, np.ndarray) else ids
     first_line, repeats = {}, []
     for i, key in enumerate(ids):
         if key in first_line:
@@ -566,7 +598,8 @@ def _check_row_sums(values: dict[str, np.ndarray], spec: ScoringSpec, lines: np.
     bad = np.flatnonzero(np.abs(sums - 1.0) > spec.sum_tolerance)
     if len(bad):
         raise SubmissionError(f"{len(bad)} row(s) have class probabilities ({', '.join(names)}) that do not sum to 1 "
-                              f"within {spec.sum_tolerance:g}: line {int(lines[bad[0]])} sums to {float(sums[bad[0]])!r}",
+                              f"within {spec.sum_tolerance:g}: line {int(lines[bad[0]])} sums to "
+                              f"{float(sums[bad[0]])!r}",
                               rows=_first(lines[bad]))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from heldout.leaderboard.history import snapshot_before_change
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.ranking import Entry
-from heldout.leaderboard.sql import public_submission_order
+from heldout.leaderboard.sql import public_submission_order, rank_key
 from heldout.models import Challenge, PrivateBoardState, Submission, Team, TeamBestScore, utcnow
 
 
@@ -51,6 +51,7 @@ def refresh_team_best(session: Session, challenge_id: int, team_id: int, *,
         session.add(row)
     row.submission_id = shown.submission_id
     row.public_score = shown.score
+    row.rank_key = rank_key(shown.score, challenge.greater_is_better)
     row.submitted_at = shown.submitted_at
     row.public_ci_low = source.public_ci_low
     row.public_ci_high = source.public_ci_high

@@ -43,7 +43,7 @@ def snapshot_before_change(session: Session, challenge: Challenge, now: datetime
     session.execute(delete(RankSnapshot).where(RankSnapshot.challenge_id == challenge.id)
                     .execution_options(synchronize_session=False))
     ranked = select(TeamBestScore.challenge_id, TeamBestScore.team_id,
-                    func.row_number().over(order_by=board_order(challenge.greater_is_better))) \
+                    func.row_number().over(order_by=board_order())) \
         .where(TeamBestScore.challenge_id == challenge.id)
     session.execute(insert(RankSnapshot).from_select(["challenge_id", "team_id", "rank"], ranked))
     return True

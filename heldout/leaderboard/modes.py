@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Sequence
 
 from heldout.leaderboard.ranking import Entry, best_entry
@@ -68,16 +68,25 @@ class BoardMode:
         ``entries`` are the team's scored submissions in the order they were made.
         """
         if self.name == "rounded":
-            return best_entry((Entry(e.submission_id, round(e.score, self.digits), e.submitted_at) for e in entries),
-                              self.greater_is_better)
+            return best_entry((Entry(e.submission_id, to_digits(e.score, self.digits), e.submitted_at)
+                               for e in entries), self.greater_is_better)
         if self.name == "ladder":
             return ladder(entries, self.step, self.greater_is_better)
         return best_entry(entries, self.greater_is_better)
 
 
+# Rounding goes through the decimal a person reads (repr), half up: 0.815 to two digits is 0.82, as printed
+# on paper, not 0.81 as binary floating point would have it.
+
+def to_digits(score: float, digits: int) -> float:
+    """``score`` rounded half up to ``digits`` decimals."""
+    return float(Decimal(repr(score)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
 def to_step(score: float, step: float) -> float:
-    """``score`` rounded to the nearest multiple of ``step`` (the Ladder's [x]_η), without float dust."""
-    return round(round(score / step) * step, 12)
+    """``score`` rounded half up to the nearest multiple of ``step`` (the Ladder's [x]_η)."""
+    unit = Decimal(repr(step))
+    return float((Decimal(repr(score)) / unit).quantize(Decimal(1), rounding=ROUND_HALF_UP) * unit)
 
 
 def ladder(entries: Sequence[Entry], step: float, greater_is_better: bool) -> Entry | None:

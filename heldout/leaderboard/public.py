@@ -48,41 +48,36 @@ def public_leaderboard(session: Session, challenge: Challenge, *, limit: int | N
     """Teams ranked by their board score; ties go to the earlier submission, then the lower id."""
     changed_today = snapshot_is_today(session, challenge.id, now or utcnow())
     best = TeamBestScore
-    columns = (best.team_id, Team.name, best.public_score, best.entries, best.last_entry_at, best.submission_id,
-               best.public_ci_low, best.public_ci_high, RankSnapshot.rank.label("previous_rank"))
     if group_id is None:
-        query = (select(*columns).join(Team, Team.id == best.team_id)
-                 .outerjoin(RankSnapshot, (RankSnapshot.challenge_id == best.challenge_id)
-                            & (RankSnapshot.team_id == best.team_id))
-                 .where(best.challenge_id == challenge.id)
-                 .order_by(*board_order(challenge.greater_is_better)))
+        # The page's rows first, straight off the index; names and yesterday's ranks for those rows only.
+        page = select(best).where(best.challenge_id == challenge.id).order_by(*board_order())
+        page = page.offset(offset) if offset else page
+        page = page.limit(limit) if limit is not None else page
+        rows = page.subquery()
+        order = (rows.c.rank_key, rows.c.submitted_at, rows.c.submission_id)
     else:
         # Overall ranks need the whole board, so number it first and filter afterwards.
-        ranked = (select(best, func.row_number().over(order_by=board_order(challenge.greater_is_better))
-                         .label("overall_rank"))
-                  .where(best.challenge_id == challenge.id).subquery())
-        best = ranked.c
-        query = (select(best.team_id, Team.name, best.public_score, best.entries, best.last_entry_at,
-                        best.submission_id, best.public_ci_low, best.public_ci_high,
-                        RankSnapshot.rank.label("previous_rank"), best.overall_rank)
-                 .join(Team, Team.id == best.team_id)
-                 .outerjoin(RankSnapshot, (RankSnapshot.challenge_id == best.challenge_id)
-                            & (RankSnapshot.team_id == best.team_id))
-                 .where(best.team_id.in_(group_teams(challenge.id, group_id)))
-                 .order_by(best.overall_rank))
-    if offset:
-        query = query.offset(offset)
-    if limit is not None:
-        query = query.limit(limit)
-    rows = []
+        rows = select(best, func.row_number().over(order_by=board_order()).label("overall_rank")) \
+            .where(best.challenge_id == challenge.id).subquery()
+        order = (rows.c.overall_rank,)
+    query = (select(rows, Team.name, RankSnapshot.rank.label("previous_rank"))
+             .join(Team, Team.id == rows.c.team_id)
+             .outerjoin(RankSnapshot, (RankSnapshot.challenge_id == rows.c.challenge_id)
+                        & (RankSnapshot.team_id == rows.c.team_id))
+             .order_by(*order))
+    if group_id is not None:
+        query = query.where(rows.c.team_id.in_(group_teams(challenge.id, group_id)))
+        query = query.offset(offset) if offset else query
+        query = query.limit(limit) if limit is not None else query
+    out = []
     for position, r in enumerate(session.execute(query), start=offset + 1):
         rank = position if group_id is None else r.overall_rank
-        rows.append(LeaderboardRow(
+        out.append(LeaderboardRow(
             rank=rank, team_id=r.team_id, team_name=r.name, score=r.public_score, entries=r.entries,
             last_entry_at=r.last_entry_at, submission_id=r.submission_id, ci_low=r.public_ci_low,
             ci_high=r.public_ci_high, rank_change=rank_change(r.previous_rank, rank) if changed_today else 0,
             group_rank=None if group_id is None else position))
-    return rows
+    return out
 
 
 def count_teams(session: Session, challenge: Challenge, *, group_id: int | None = None) -> int:
@@ -95,5 +90,5 @@ def count_teams(session: Session, challenge: Challenge, *, group_id: int | None 
 def public_ranks(session: Session, challenge: Challenge) -> dict[int, int]:
     """Every team's current public rank, by team id."""
     team_ids = session.scalars(select(TeamBestScore.team_id).where(TeamBestScore.challenge_id == challenge.id)
-                               .order_by(*board_order(challenge.greater_is_better))).all()
+                               .order_by(*board_order())).all()
     return {team_id: rank for rank, team_id in enumerate(team_ids, start=1)}

@@ -1,4 +1,5 @@
-"""SQL pieces shared by the boards: the ranking order as ORDER BY clauses, and an insert-if-absent.
+"""SQL pieces shared by the boards: the ranking order as ORDER BY clauses, and the two
+INSERT ... ON CONFLICT forms (PostgreSQL and SQLite both have them).
 
 These mirror ``ranking.order_key`` so the database and the pure functions agree
 on every tie.
@@ -6,16 +7,23 @@ on every tie.
 
 from __future__ import annotations
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from heldout.models import Submission, TeamBestScore
 
 
-def board_order(greater_is_better: bool) -> tuple:
-    """Public board order: best score first, then the earlier submission, then the lower id."""
-    score = TeamBestScore.public_score.desc() if greater_is_better else TeamBestScore.public_score.asc()
-    return (score, TeamBestScore.submitted_at.asc(), TeamBestScore.submission_id.asc())
+def rank_key(score: float, greater_is_better: bool) -> float:
+    """What the board sorts by, ascending: the score, negated when higher is better (exact for floats)."""
+    return -score if greater_is_better else score
+
+
+def board_order() -> tuple:
+    """Public board order: best score first, then the earlier submission, then the lower id.
+
+    All ascending over ``rank_key``, so it is the order of the index ``ix_best_rank``.
+    """
+    return (TeamBestScore.rank_key.asc(), TeamBestScore.submitted_at.asc(), TeamBestScore.submission_id.asc())
 
 
 def public_submission_order(greater_is_better: bool) -> tuple:
@@ -24,17 +32,32 @@ def public_submission_order(greater_is_better: bool) -> tuple:
     return (score, Submission.created_at.asc(), Submission.id.asc())
 
 
-def insert_if_absent(session: Session, table: Table, values: dict) -> bool:
-    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite; True when this call inserted the row.
-
-    Under concurrency the loser waits for the winner's transaction and then inserts nothing,
-    instead of failing the whole transaction with an IntegrityError.
-    """
+def _dialect_insert(session: Session):  # noqa: ANN202
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - Heldout supports the two databases above
-        return session.execute(insert(table).values(**values)).rowcount == 1
-    return session.execute(dialect_insert(table).values(**values).on_conflict_do_nothing()).rowcount == 1
+    else:  # pragma: no cover - Heldout supports these two databases
+        raise NotImplementedError(f"no INSERT ... ON CONFLICT for {dialect}")
+    return dialect_insert
+
+
+def upsert(session: Session, table: Table, values: dict) -> None:
+    """INSERT, or UPDATE the row with the same primary key: one statement instead of a read and a write."""
+    keys = [c.name for c in table.primary_key.columns]
+    statement = _dialect_insert(session)(table).values(**values)
+    session.execute(statement.on_conflict_do_update(
+        index_elements=keys, set_={name: value for name, value in values.items() if name not in keys}))
+
+
+def insert_if_absent(session: Session, table: Table, values: dict) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row.
+
+    Under concurrency the loser waits for the winner's transaction and then inserts nothing,
+    instead of failing the whole transaction with an IntegrityError.
+    """
+    # RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
+    key = list(table.primary_key.columns)[0]
+    statement = _dialect_insert(session)(table).values(**values).on_conflict_do_nothing().returning(key)
+    return session.execute(statement).first() is not None

@@ -63,8 +63,9 @@ TOKEN = [{"bearerAuth": []}, {"basicAuth": []}]
 
 SLUG = {"name": "slug", "in": "path", "required": True, "description": "the challenge's slug",
         "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64}}
+MAX_ID = 2**31 - 1
 SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
 def _page_params(default_per_page: int) -> list[dict]:
@@ -79,10 +80,17 @@ def _page_params(default_per_page: int) -> list[dict]:
 PAGE_FIELDS = {"page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
                "next_page": INT_OR_NULL}
 
-UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": _obj(
-    {"file": {"type": "string", "format": "binary", "description": "the predictions CSV (or code: .py/.zip)"},
-     "message": {"type": "string", "description": "a note to yourself (the first 500 characters are kept)"}},
-    required=["file"])}}}
+def _upload_body(min_length: int) -> dict:
+    return {"required": True, "content": {"multipart/form-data": {"schema": _obj(
+        {"file": {"type": "string", "format": "binary", "minLength": min_length,
+                  "description": "the predictions CSV (or code: .py/.zip)"},
+         "message": {"type": "string", "description": "a note to yourself (the first 500 characters are kept)"}},
+        required=["file"])}}}
+
+
+# An empty file is refused by a submission, but is a verdict ("empty") for the dry run.
+SUBMIT_BODY = _upload_body(1)
+CHECK_BODY = _upload_body(0)
 
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
 
@@ -236,7 +244,7 @@ PATHS = {
     "/challenges/{slug}/submissions": {
         "post": {
             "operationId": "submit", "summary": "Submit a file; it is queued for scoring.", "security": TOKEN,
-            "tags": ["submissions"], "parameters": [SLUG], "requestBody": UPLOAD_BODY,
+            "tags": ["submissions"], "parameters": [SLUG], "requestBody": SUBMIT_BODY,
             "responses": {"202": _json(_ref("Submission"), "queued", headers={
                 "Location": {"description": "the submission's URL", "schema": {"type": "string"}}}),
                 **_errors(400, 401, 403, 404, 413, 429)}},
@@ -246,7 +254,7 @@ PATHS = {
             "responses": {"200": _json(_ref("SubmissionList")), **_errors(400, 401, 404, 429)}}},
     "/challenges/{slug}/check": {"post": {
         "operationId": "checkSubmission", "summary": "Dry run: would this file be accepted? Uses no quota.",
-        "security": TOKEN, "tags": ["submissions"], "parameters": [SLUG], "requestBody": UPLOAD_BODY,
+        "security": TOKEN, "tags": ["submissions"], "parameters": [SLUG], "requestBody": CHECK_BODY,
         "responses": {"200": _json(_ref("CheckResult"), "the verdict: `ok` false says what to fix"),
                       **_errors(400, 401, 404, 413, 429, 503)}}},
     "/submissions/{submission_id}": {"get": {
@@ -269,10 +277,10 @@ def _kaggle(operation_id: str, summary: str, properties: dict, response: dict, *
         "responses": {**response, **_kaggle_errors(*errors)}}}
 
 
-COMPETITION_NAME = {"competitionName": {"type": "string", "minLength": 1, "description": "the challenge's slug"}}
+COMPETITION_NAME = {"competitionName": {"type": "string", "pattern": "\\S", "description": "the challenge's slug"}}
 KAGGLE_PAGE = {"page": {"type": "integer", "minimum": 1},
                "pageSize": {"type": "integer", "description": "clamped to 1..100"},
-               "pageToken": {"type": "string", "pattern": "^[0-9]*$",
+               "pageToken": {"type": "string", "pattern": "^([1-9][0-9]{0,8})?$",
                              "description": "the nextPageToken of the previous page"}}
 REDIRECT = {"302": {"description": "to the native download URL", "headers": {
     "Location": {"schema": {"type": "string"}}}}}
@@ -318,7 +326,8 @@ KAGGLE_PATHS = {
                                           {"200": _json(_obj({"submissions": {
                                               "type": "array", "items": _ref("KaggleSubmission")},
                                               "nextPageToken": {"type": "string"}}))}),
-    f"{SERVICE}/GetSubmission": _kaggle("GetSubmission", "one submission", {"ref": {"type": "integer"}},
+    f"{SERVICE}/GetSubmission": _kaggle("GetSubmission", "one submission",
+                                        {"ref": {"type": "integer", "minimum": 1, "maximum": MAX_ID}},
                                         {"200": _json(_ref("KaggleSubmission"))}, required=["ref"]),
     f"{SERVICE}/GetLeaderboard": _kaggle("GetLeaderboard", "kaggle competitions leaderboard --show",
                                          {**COMPETITION_NAME, **KAGGLE_PAGE, "overridePublic": {"type": "boolean"}},

@@ -90,7 +90,8 @@ def run_code(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: 
         output_dir = workdir / "output"
         for d in (code_dir, data_dir, output_dir):
             d.mkdir()
-        failure = unpack_code(storage.local_path(task.file_key), task.filename, code_dir)
+        entrypoint = entrypoint_of(task.rules)
+        failure = unpack_code(storage.local_path(task.file_key), task.filename, code_dir, entrypoint=entrypoint)
         if failure:
             return Outcome.failed(failure)
         for name, key in task.data_keys.items():
@@ -101,7 +102,6 @@ def run_code(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: 
             except OSError:
                 shutil.copyfile(storage.local_path(key), target)
         limits = code_limits(task.rules)
-        entrypoint = ((task.rules or {}).get("code") or {}).get("entrypoint") or "predict.py"
         result = sandbox.run(RunRequest(
             argv=["python3", entrypoint], workdir="/submission",
             env={"HELDOUT_DATA_DIR": "/data", "HELDOUT_OUTPUT_DIR": "/output"},
@@ -140,13 +140,17 @@ def code_limits(rules: dict) -> Limits:
     )
 
 
-def unpack_code(upload: Path, filename: str, target: Path) -> str | None:
+def entrypoint_of(rules: dict) -> str:
+    return ((rules or {}).get("code") or {}).get("entrypoint") or "predict.py"
+
+
+def unpack_code(upload: Path, filename: str, target: Path, *, entrypoint: str = "predict.py") -> str | None:
     """Put a ``.py`` file or a zip into ``target``; returns a message for the participant if it is unusable."""
     if filename.lower().endswith(".py"):
-        shutil.copyfile(upload, target / "predict.py")
+        shutil.copyfile(upload, target / entrypoint)
         return None
     if not zipfile.is_zipfile(upload):
-        return "A code submission must be a predict.py file or a .zip containing predict.py."
+        return f"A code submission must be a {entrypoint} file or a .zip containing {entrypoint}."
     total = 0
     with zipfile.ZipFile(upload) as archive:
         for info in archive.infolist():
@@ -159,8 +163,8 @@ def unpack_code(upload: Path, filename: str, target: Path) -> str | None:
             if total > 512 * 1024 * 1024:
                 return "The zip unpacks to more than 512 MB."
         archive.extractall(target)
-    if not (target / "predict.py").is_file():
-        return "The zip has no predict.py at its top level."
+    if not (target / entrypoint).is_file():
+        return f"The zip has no {entrypoint} at its top level."
     return None
 
 

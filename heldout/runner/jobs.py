@@ -13,6 +13,7 @@ from heldout.runner.claims import claim_submission, record_outcome, requeue
 from heldout.runner.context import current_context
 from heldout.runner.execute import run_code, score_predictions
 from heldout.runner.outcome import Outcome
+from heldout.runner.reinforcement import run_reinforcement
 from heldout.runner.sandbox.base import SandboxUnavailable
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ def score_submission(submission_id: int) -> str:
     started = time.monotonic()
     try:
         sandbox = context.sandbox
-        if task.kind == "code":
+        if task.scoring_spec.get("task_type") == "reinforcement":
+            outcome = run_reinforcement(sandbox, context.storage, task)
+        elif task.kind == "code":
             outcome = run_code(sandbox, context.storage, task)
         else:
             outcome = score_predictions(sandbox, context.storage, task)

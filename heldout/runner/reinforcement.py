@@ -15,11 +15,16 @@ process, a file system or a PID namespace with anything that counts:
 The two run at the same time, each a plain ``sandbox.run`` on its own thread,
 and meet only through two named pipes in a host directory mounted read-only
 into both: ``to_policy`` (observations) and ``from_policy`` (actions). The
-kernel lets a FIFO be opened for writing through a read-only mount (the
+kernel lets a FIFO be opened for writing through a read-only mount (its
 read-only check covers regular files, directories and symlinks), while
-nothing can be created, renamed or removed there; the directory is also not
-the sandbox user's. So all the policy can do is send actions: it cannot see
-the seeds, reach the evaluator's ``/output``, or signal its processes.
+nothing can be created, renamed or removed there (and in Docker the
+directory is not even the sandbox user's). So all the policy can do is send
+actions: it cannot see the seeds, reach the evaluator's ``/output``, or
+signal its processes (another PID namespace).
+
+If the policy's sandbox cannot start at all, the evaluator waits
+``STARTUP_TIMEOUT_S`` for it before giving up; the exception from the
+policy's run is then raised, as from any sandbox run.
 
 The participant sees their policy's own output (capped) as logs, never the
 evaluator's. A policy stopped by a limit fails with that limit's message; a
@@ -76,6 +81,9 @@ def run_reinforcement(sandbox, storage: Storage, task: ScoringTask) -> Outcome: 
         policy_limits = code_limits(task.rules)
         labels = {"heldout.submission": str(task.submission_id)}
         policy_request = RunRequest(
+            # -P: the working directory (the submission) does not come first on sys.path, so a file of the
+            # submission named like a module the host imports cannot replace it; policy_host adds the
+            # submission's folder itself once connected, for the policy's own helper modules.
             argv=["python3", "-P", "-m", "heldout.challenges.policy_host", "--input", TO_POLICY,
                   "--output", FROM_POLICY, "--connect-timeout", f"{STARTUP_TIMEOUT_S:g}",
                   f"/submission/{policy_file}"],
@@ -140,13 +148,7 @@ def _run_together(sandbox, policy: RunRequest, evaluator: RunRequest) -> tuple[R
 
 def _unpack_policy(upload: Path, filename: str, code_dir: Path, entrypoint: str) -> tuple[str | None, str]:
     """(message for the participant or None, the policy's file name below ``code_dir``)."""
-    failure = unpack_code(upload, filename, code_dir)
-    if failure:
-        return failure, entrypoint
-    # unpack_code stores a single .py as predict.py (the code-challenge name); a policy keeps its own.
-    if filename.lower().endswith(".py") and entrypoint != "predict.py":
-        (code_dir / "predict.py").rename(code_dir / entrypoint)
-    return None, entrypoint if (code_dir / entrypoint).is_file() else "predict.py"
+    return unpack_code(upload, filename, code_dir, entrypoint=entrypoint), entrypoint
 
 
 def _stage_data(storage: Storage, data_keys: dict[str, str], data_dir: Path) -> None:

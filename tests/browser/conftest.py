@@ -12,6 +12,7 @@ import io
 import os
 import signal
 import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ class Live:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory, postgres_database_url):
+def live(request, tmp_path_factory, postgres_database_url):  # noqa: ANN001
     url, reason = postgres_database_url
     require(url is not None, reason or "PostgreSQL unavailable")
     from redis import Redis
@@ -70,6 +71,11 @@ def live(tmp_path_factory, postgres_database_url):
     except Exception as exc:  # noqa: BLE001
         require(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
     problem = _docker_ready()
+    if problem is not None and "missing" in problem:
+        # The image is tagged by a hash of the scoring code: after any change to it, build (cached, seconds).
+        subprocess.run([sys.executable, "-m", "heldout.runner.sandbox.image", "build"], capture_output=True,
+                       timeout=900, check=False)
+        problem = _docker_ready()
     require(problem is None, f"the Docker sandbox is not ready: {problem}")
     _truncate(url)
     redis.flushdb()
@@ -97,6 +103,10 @@ def live(tmp_path_factory, postgres_database_url):
     finally:
         site.stop_worker()
         stack.stop()
+        # The processes' logs, beside the screenshots, for whoever reads a failure.
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for log in work.glob("*.log"):
+            (SCREENSHOTS / f"{request.module.__name__.rsplit('.', 1)[-1]}-{log.name}").write_text(log.read_text())
         redis.flushdb()
         redis.close()
 

@@ -60,7 +60,7 @@ def batched_scores(metric, y_true, y_pred, params, idx):
         keys = scorer.cells[idx] + (np.arange(len(idx)) * scorer.n_cells)[:, None]
         counts = np.bincount(keys.ravel(), minlength=len(idx) * scorer.n_cells).reshape(len(idx), scorer.n_cells)
         return scorer.score(counts)
-    return scorer(idx)
+    return scorer.score(idx)
 
 
 @pytest.mark.parametrize("name, y_true, y_pred, params", list(cases()))

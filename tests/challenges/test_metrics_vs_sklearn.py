@@ -78,7 +78,8 @@ def value_pairs(draw, nonnegative=False, min_size=1):
     n = draw(st.integers(min_size, 60))
     lo = 0.0 if nonnegative else -1e3
     floats = st.floats(lo, 1e3, allow_nan=False, allow_infinity=False)
-    return np.array(draw(st.lists(floats, min_size=n, max_size=n))), np.array(draw(st.lists(floats, min_size=n, max_size=n)))
+    column = st.lists(floats, min_size=n, max_size=n)
+    return np.array(draw(column)), np.array(draw(column))
 
 
 # -- label metrics ----------------------------------------------------------------------

@@ -198,3 +198,10 @@ def test_a_binary_challenge_without_declared_labels_rejects_a_third_label():
     with pytest.raises(SubmissionError, match="not labels of this challenge") as info:
         score(submission(guess), solution(BINARY), metric="f1", task_type="binary")
     assert info.value.rows == [9] and info.value.column == "target"
+
+
+def test_pos_label_names_the_positive_class_for_log_loss_too():
+    names = np.where(BINARY == 1, "spam", "ham")
+    result = score(submission(1 - PROB), solution(names), metric="log_loss", task_type="binary",
+                   metric_params={"pos_label": "ham"})
+    assert result.public_score == pytest.approx(quiet(skm.log_loss, BINARY[PUBLIC], PROB[PUBLIC]), rel=1e-9)

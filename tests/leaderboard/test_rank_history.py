@@ -71,3 +71,9 @@ def test_one_second_before_midnight_belongs_to_the_day_before(session):
     assert changes(session, challenge, midnight) == {"cy": 0, "ann": 0, "bob": 0}
     submit(session, challenge, *teams["bob"], 0.99, midnight)
     assert changes(session, challenge, midnight) == {"bob": 2, "cy": -1, "ann": -1}
+
+
+def test_the_first_change_ever_takes_the_snapshot_of_an_empty_board(session):
+    challenge = make_challenge(session)
+    assert snapshot_before_change(session, challenge, DAY1) is True
+    assert snapshot_before_change(session, challenge, DAY1) is False

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from heldout.leaderboard.modes import BoardMode, ladder, to_step
+from heldout.leaderboard.modes import BoardMode, ladder, to_digits, to_step
 from heldout.leaderboard.ranking import (
     Entry,
     best_entry,
@@ -53,6 +53,12 @@ def test_rounded_mode_ranks_by_the_rounded_score_so_hidden_digits_cannot_win():
     assert shown == Entry(1, 0.81, at(1))
     assert mode.board_entry(entries(0.8121, 0.8151)) == Entry(2, 0.82, at(2))
     assert mode.precision == 2 and not mode.shows_interval
+
+
+def test_rounding_is_half_up_on_the_printed_decimals():
+    assert to_digits(0.815, 2) == 0.82 and to_digits(0.8149, 2) == 0.81
+    assert to_step(0.715, 0.01) == 0.72 and to_step(0.7149, 0.01) == 0.71
+    assert to_step(0.7312, 0.005) == 0.73 and to_step(0.7326, 0.005) == 0.735
 
 
 def test_the_ladder_moves_only_on_a_gain_of_more_than_the_step():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .inputs import as_labels, check_lengths, confusion_matrix, encode_pair, equal_to
+from .inputs import as_labels, check_lengths, encode_pair, equal_to, label_confusion
 from .metric import CellCounts, Metric, UndefinedMetric, mean_resampler
 
 _AVERAGES = ("binary", "micro", "macro", "weighted")
@@ -143,9 +143,7 @@ def prf_from_confusion(C: np.ndarray, kind: str, average: str, pos: int | None =
 def _prf(kind: str, y_true, y_pred, average: str, pos_label, zero_division: float) -> float:
     if average not in _AVERAGES:
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
-    y_true, y_pred = _pair(y_true, y_pred)
-    labels, t, p = encode_pair(y_true, y_pred)
-    C = confusion_matrix(t, p, len(labels))
+    labels, C = label_confusion(*_pair(y_true, y_pred))
     pos = _positive_index(labels, pos_label) if average == "binary" else None
     return float(prf_from_confusion(C, kind, average, pos, zero_division))
 
@@ -289,11 +287,10 @@ def quadratic_weighted_kappa(y_true, y_pred, *, labels=None) -> float:
 
 
 def _confusion(y_true, y_pred, labels=None) -> np.ndarray:
-    y_true, y_pred = _pair(y_true, y_pred)
-    found, t, p = encode_pair(y_true, y_pred, labels)
-    if labels is not None and not (t >= 0).any():
+    C = label_confusion(*_pair(y_true, y_pred), labels)[1]
+    if labels is not None and not C.sum(axis=1).any():
         raise ValueError("none of the labels occurs in y_true")
-    return confusion_matrix(t, p, len(found))
+    return C
 
 
 # -- bootstrap resamplers --------------------------------------------------------------

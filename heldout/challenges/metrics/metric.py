@@ -23,8 +23,7 @@ INPUT_KINDS = ("labels", "probabilities", "values", "ranked_lists", "clusters", 
 #:
 #: * :class:`CellCounts`, when the metric depends on a resample only through
 #:   how many of its rows fall in each of a few cells;
-#: * a function taking an integer array of row indices of shape
-#:   (resamples, n) and returning one score per resample;
+#: * :class:`RowScores`, a function of the resampled row indices;
 #: * ``None`` when these inputs have no batched form.
 #:
 #: Scores are ``nan`` for resamples on which the metric is undefined.
@@ -44,6 +43,20 @@ class CellCounts:
     cells: np.ndarray
     n_cells: int
     score: Callable[[np.ndarray], np.ndarray]
+    cost: float = 1.0  # work per resampled row when rows are drawn, see RowScores
+
+
+@dataclass(frozen=True)
+class RowScores:
+    """Scores resamples given as row indices.
+
+    ``score`` maps an integer array of shape (resamples, n) to one score per
+    resample. ``cost`` is its work per resampled row relative to one gather
+    and mean (the bootstrap's row budget is divided by it).
+    """
+
+    score: Callable[[np.ndarray], np.ndarray]
+    cost: float = 1.0
 
 
 class UnknownMetric(ValueError):
@@ -147,7 +160,7 @@ def mean_resampler(row_stats: list[np.ndarray], finalize: Callable[..., np.ndarr
     def score(idx: np.ndarray) -> np.ndarray:
         return finish([np.take(stat, idx, axis=0).mean(axis=1) for stat in row_stats])
 
-    return score
+    return RowScores(score, cost=sum(stat.size for stat in row_stats) / len(row_stats[0]))
 
 
 def loop_resampler(func: Callable, y_true, y_pred, params: dict):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .inputs import as_floats, binary_truth, check_lengths, class_columns
-from .metric import CellCounts, Metric, UndefinedMetric, mean_resampler
+from .metric import CellCounts, Metric, RowScores, UndefinedMetric, mean_resampler
 
 #: Probabilities are clipped to ``[EPS, 1 - EPS]`` before the logarithm, with
 #: ``EPS`` the float64 machine epsilon (2.22e-16): scikit-learn's convention
@@ -215,7 +215,8 @@ def _ranking_resampler(from_counts):
         y_pred = _scores(y_true, y_pred)
         if y_pred.ndim == 1:
             cells, n_groups = _score_cells(_checked_binary_truth(y_true, pos_label), y_pred)
-            return CellCounts(cells, 2 * n_groups, lambda counts: from_counts(counts, n_groups))
+            # drawn rows cost a gather, a bincount and a pass over the counts
+            return CellCounts(cells, 2 * n_groups, lambda counts: from_counts(counts, n_groups), cost=3.0)
         # One-vs-rest: every class must be scored on the same resampled rows,
         # so the rows are drawn once and counted per class.
         _, codes = class_columns(y_true, y_pred.shape[1], labels)
@@ -234,7 +235,7 @@ def _ranking_resampler(from_counts):
                 return (values * weights).sum(axis=0) / weights.sum(axis=0)
             return values.mean(axis=0)
 
-        return score
+        return RowScores(score, cost=3.0 * len(per_class))
 
     return make
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .inputs import as_floats, check_lengths, finite_result
-from .metric import Metric, UndefinedMetric, mean_resampler
+from .metric import Metric, RowScores, UndefinedMetric, mean_resampler
 
 #: Floor of ``|y_true|`` in MAPE's denominator (scikit-learn's choice).
 MAPE_EPS = float(np.finfo(np.float64).eps)
@@ -269,7 +269,7 @@ def _median_resampler(y_true, y_pred):
         med = np.median(np.take(errors, idx, axis=0), axis=1)
         return med.mean(axis=-1) if med.ndim > 1 else med
 
-    return score
+    return RowScores(score, cost=4.0 * errors.size / len(errors))  # a copy and a partition per row
 
 
 def _rmsle_resampler(y_true, y_pred):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from heldout.models import Challenge, Submission, User, utcnow
@@ -37,12 +37,10 @@ def score_history(session: Session, challenge: Challenge, user: User | None,
         mine = [{"t": _iso(at), "score": score, "id": sid} for sid, at, score in session.execute(
             select(Submission.id, Submission.created_at, Submission.public_score)
             .where(*scored, Submission.team_id == team.id).order_by(Submission.created_at, Submission.id))]
-    better = (lambda a, b: a > b) if challenge.greater_is_better else (lambda a, b: a < b)
     top: list[dict] = []
     record, record_at = None, None
-    for at, score in session.execute(select(Submission.created_at, Submission.public_score)
-                                     .where(*scored).order_by(Submission.created_at, Submission.id)):
-        if record is None or better(score, record):
+    for at, score in session.execute(_record_setters(challenge)):
+        if record is None or score != record:  # equal scores after the first only tie the record
             record, record_at = score, at
             top.append({"t": _iso(at), "score": score})
     end = min(now, challenge.ends_at) if challenge.ends_at is not None else now
@@ -51,6 +49,21 @@ def score_history(session: Session, challenge: Challenge, user: User | None,
     return {"metric": challenge.metric, "greater_is_better": challenge.greater_is_better,
             "precision": challenge.display_precision, "team": mine, "top": top,
             "team_name": team.name if team is not None else None}
+
+
+def _record_setters(challenge: Challenge):  # noqa: ANN202
+    """Scored submissions that matched or beat the best public score so far, in time order.
+
+    The running best is a window function, so the database scans the submissions
+    and only the few record-setters travel to Python.
+    """
+    best_so_far = (func.max if challenge.greater_is_better else func.min)(Submission.public_score).over(
+        order_by=(Submission.created_at, Submission.id), rows=(None, 0))
+    running = (select(Submission.created_at.label("at"), Submission.id.label("id"),
+                      Submission.public_score.label("score"), best_so_far.label("best"))
+               .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None)).subquery())
+    return (select(running.c.at, running.c.score).where(running.c.score == running.c.best)
+            .order_by(running.c.at, running.c.id))
 
 
 def shakeup(session: Session, challenge: Challenge, viewer: User | None) -> dict:

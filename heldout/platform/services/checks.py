@@ -48,7 +48,7 @@ def check_submission(storage: Storage, challenge: Challenge, *, stream: BinaryIO
         raise ServiceError("Choose a file to check.", field="file")
     data = _read_limited(stream, max_bytes)
     if not data:
-        raise ServiceError("The file is empty.", field="file", code="empty_file")
+        raise InvalidSubmission("The file is empty.", field="file")
     if challenge.kind == SubmissionKind.CODE:
         return _check_code(challenge, data, filename)
     return _check_predictions(storage, challenge, data, filename)

@@ -90,7 +90,7 @@ def _http_error(exc: HTTPException):  # noqa: ANN202
 
 def _int_arg(name: str, default: int) -> int:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     try:
         return int(raw)
@@ -147,6 +147,8 @@ def whoami():  # noqa: ANN201
 @bp.get("/challenges")
 def list_challenges():  # noqa: ANN201
     args = request.args
+    if args.get("phase") == "":
+        raise ServiceError("'phase' must be one of active, upcoming or closed.", field="phase")
     filters = ChallengeFilters(search=args.get("search"), tag=args.get("tag"), difficulty=args.get("difficulty"),
                                task_type=args.get("task_type"), phase=args.get("phase"))
     page = search_challenges(db(), api_user(required=False), filters, page=_int_arg("page", 1),
@@ -233,7 +235,7 @@ def list_submissions(slug: str):  # noqa: ANN201
                     "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
 
 
-@bp.get("/submissions/<int:submission_id>")
+@bp.get("/submissions/<int(max=2147483647):submission_id>")
 def show_submission(submission_id: int):  # noqa: ANN201
     submission = submissions.get_submission(db(), api_user(required=True), submission_id)
     body = submission_json(submission, position=submissions.queue_position(db(), submission))

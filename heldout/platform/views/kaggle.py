@@ -18,6 +18,7 @@ makes the submission from it.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 
 from flask import Blueprint, jsonify, redirect, request, url_for
@@ -37,6 +38,7 @@ from heldout.platform.views.serialize import private_visible
 bp = Blueprint("kaggle", __name__, url_prefix="/api/v1")
 
 COMPETITIONS = "/competitions.CompetitionApiService"
+MAX_ID = 2**31 - 1  # ids beyond this are no one's, and some databases reject them
 SUBMIT_ENDPOINTS = ["kaggle.start_submission_upload", "kaggle.create_submission"]
 _STATUS = {SubmissionStatus.QUEUED: "PENDING", SubmissionStatus.RUNNING: "PENDING",
            SubmissionStatus.SCORED: "COMPLETE", SubmissionStatus.FAILED: "ERROR", SubmissionStatus.ERROR: "ERROR"}
@@ -80,24 +82,52 @@ def _body() -> dict:
 
 
 def _int(body: dict, name: str, default: int) -> int:
-    value = body.get(name)
-    if value in (None, ""):
+    if name not in body:
         return default
-    try:
+    value = body[name]
+    # JSON has one number type: 3.0 is as whole as 3.
+    if isinstance(value, float) and value.is_integer():
         return int(value)
-    except (TypeError, ValueError):
-        raise ServiceError(f"'{name}' must be a whole number.", field=name) from None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ServiceError(f"'{name}' must be a whole number.", field=name)
+    return value
+
+
+def _str(body: dict, name: str) -> str:
+    if name not in body:
+        return ""
+    if not isinstance(body[name], str):
+        raise ServiceError(f"'{name}' must be a string.", field=name)
+    return body[name]
+
+
+def _bool(body: dict, name: str) -> bool:
+    if name not in body:
+        return False
+    if not isinstance(body[name], bool):
+        raise ServiceError(f"'{name}' must be true or false.", field=name)
+    return body[name]
+
+
+def _id(body: dict, name: str) -> int:
+    value = _int(body, name, 0)
+    if not 0 <= value <= MAX_ID:
+        raise ServiceError(f"'{name}' is not an id.", field=name)
+    return value
 
 
 def _page(body: dict, default_size: int) -> tuple[int, int]:
     # The client pages either by number or by the token we handed out, which is the next page's number.
-    page = _int(body, "page", 0) or _int(body, "pageToken", 1)
+    token = _str(body, "pageToken")
+    if token and not re.fullmatch(r"[1-9][0-9]{0,8}", token):
+        raise ServiceError("'pageToken' must be the nextPageToken of an earlier page.", field="pageToken")
+    page = _int(body, "page", int(token) if token else 1)
     return page, min(max(_int(body, "pageSize", default_size), 1), 100)
 
 
 def _competition(body: dict) -> Challenge:
     user = api_user(required=True)
-    slug = str(body.get("competitionName") or "").strip()
+    slug = _str(body, "competitionName").strip()
     if not slug:
         raise ServiceError("Name the competition (-c SLUG).", field="competitionName")
     return catalog.get_challenge(db(), user, slug)
@@ -154,7 +184,7 @@ def list_competitions():  # noqa: ANN201
     body = _body()
     user = api_user(required=True)
     number, size = _page(body, 20)
-    page = search_challenges(db(), user, ChallengeFilters(search=body.get("search") or None), page=number,
+    page = search_challenges(db(), user, ChallengeFilters(search=_str(body, "search") or None), page=number,
                              per_page=size)
     entries = {entry.challenge.id: entry for entry in profile.entries(db(), user)}
     return jsonify({"competitions": [_competition_json(card.challenge, team_count=card.team_count,
@@ -193,7 +223,7 @@ def download_data_files():  # noqa: ANN201
 def download_data_file():  # noqa: ANN201
     body = _body()
     challenge = _competition(body)
-    row = catalog.get_file(db(), challenge, str(body.get("fileName") or ""))
+    row = catalog.get_file(db(), challenge, _str(body, "fileName"))
     return redirect(url_for("api.download_file", slug=challenge.slug, name=row.name, _external=True), 302)
 
 
@@ -203,7 +233,8 @@ def start_submission_upload():  # noqa: ANN201
     challenge = _competition(body)
     user = api_user(required=True)
     svc = services()
-    staged = uploads.start_upload(svc.settings.secret_key, challenge, user, filename=str(body.get("fileName") or ""),
+    _int(body, "lastModifiedEpochSeconds", 0)
+    staged = uploads.start_upload(svc.settings.secret_key, challenge, user, filename=_str(body, "fileName"),
                                   size=_int(body, "contentLength", 0) or None,
                                   server_limit=svc.settings.max_upload_bytes)
     return jsonify({"token": staged.token,
@@ -225,8 +256,8 @@ def create_submission():  # noqa: ANN201
     user = api_user(required=True)
     svc = services()
     submission = uploads.submit_upload(
-        db(), svc.storage, svc.queue, svc.settings.secret_key, token=str(body.get("blobFileTokens") or ""),
-        challenge=challenge, user=user, message=str(body.get("submissionDescription") or ""),
+        db(), svc.storage, svc.queue, svc.settings.secret_key, token=_str(body, "blobFileTokens"),
+        challenge=challenge, user=user, message=_str(body, "submissionDescription"),
         server_limit=svc.settings.max_upload_bytes)
     return jsonify({"message": f"Successfully submitted to {challenge.title} (submission {submission.id}, queued "
                                f"for scoring)", "ref": submission.id})
@@ -247,6 +278,7 @@ def list_submissions():  # noqa: ANN201
     challenge = _competition(body)
     user = api_user(required=True)
     number, size = _page(body, 20)
+    _str(body, "group"), _str(body, "sortBy")  # accepted for compatibility; newest first is the only order
     page = paginate(submissions.team_submissions(db(), challenge, user), number, size)
     return jsonify({"submissions": [_submission_json(s) for s in page.items], "nextPageToken": _next_token(page)})
 
@@ -254,7 +286,7 @@ def list_submissions():  # noqa: ANN201
 @bp.post(COMPETITIONS + "/GetSubmission")
 def get_submission():  # noqa: ANN201
     user = api_user(required=True)
-    return jsonify(_submission_json(submissions.get_submission(db(), user, _int(_body(), "ref", 0))))
+    return jsonify(_submission_json(submissions.get_submission(db(), user, _id(_body(), "ref"))))
 
 
 @bp.post(COMPETITIONS + "/GetLeaderboard")
@@ -262,6 +294,7 @@ def get_leaderboard():  # noqa: ANN201
     body = _body()
     challenge = _competition(body)
     number, size = _page(body, 20)
+    _bool(body, "overridePublic")  # accepted for compatibility; the public leaderboard is what Kaggle shows
     page = paginate(public_leaderboard(db(), challenge), number, size)
     return jsonify({"submissions": [{"teamId": row.team_id, "teamName": row.team_name,
                                      "submissionDate": _date(row.last_entry_at),
@@ -276,7 +309,7 @@ def introspect_token():  # noqa: ANN201
     body = _body()
     if "token" not in body:
         raise ServiceError("Send the token to look up as 'token'.", field="token")
-    user = accounts.user_for_token(db(), str(body["token"] or ""))
+    user = accounts.user_for_token(db(), _str(body, "token"))
     if user is None:
         return jsonify({"active": False})
     return jsonify({"active": True, "username": user.username, "userId": user.id, "clientId": "heldout"})

@@ -9,6 +9,8 @@
   const TOP = "#8a6d1c";
   const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+  const hourFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
 
   function withChartJs(draw) {
     if (window.Chart) return draw();
@@ -24,6 +26,9 @@
 
   function history(canvas, data) {
     const points = (rows) => rows.map((r) => ({ x: Date.parse(r.t), y: r.score }));
+    const times = data.team.concat(data.top).map((r) => Date.parse(r.t));
+    // Within a day or two, days alone would label every tick alike: show the time of day instead.
+    const tickFormat = Math.max.apply(null, times) - Math.min.apply(null, times) < TWO_DAYS_MS ? hourFormat : dayFormat;
     return new window.Chart(canvas, {
       type: "scatter",
       data: {
@@ -31,16 +36,17 @@
           { label: "Your team" + (data.team_name ? " (" + data.team_name + ")" : ""), data: points(data.team),
             showLine: true, borderColor: TEAM, backgroundColor: TEAM, pointRadius: 4 },
           { label: "Leaderboard's top score", data: points(data.top), showLine: true, stepped: "before",
-            borderColor: TOP, backgroundColor: TOP, borderDash: [6, 4], pointRadius: 0 },
+            borderColor: TOP, backgroundColor: TOP, borderDash: [6, 4], borderWidth: 2, pointRadius: 0 },
         ],
       },
       options: {
         maintainAspectRatio: false,
         scales: {
-          x: { type: "linear", ticks: { callback: (v) => dayFormat.format(new Date(v)), maxTicksLimit: 8 } },
+          x: { type: "linear", ticks: { callback: (v) => tickFormat.format(new Date(v)), maxTicksLimit: 8 } },
           y: { title: { display: true, text: data.metric + (data.greater_is_better ? " (higher is better)" : " (lower is better)") } },
         },
         plugins: {
+          legend: { labels: { usePointStyle: true, pointStyle: "line" } },
           tooltip: { callbacks: { label: (ctx) => dateFormat.format(new Date(ctx.parsed.x)) + ": " + fixed(ctx.parsed.y, data.precision) } },
         },
       },

@@ -15,14 +15,6 @@
     status.setAttribute("role", isError ? "alert" : "status");
   }
 
-  function where(details) {
-    if (!details) return "";
-    const parts = [];
-    if (details.column) parts.push("column " + details.column);
-    if (details.rows && details.rows.length) parts.push((details.rows.length > 1 ? "rows " : "row ") + details.rows.join(", "));
-    return parts.length ? " (" + parts.join("; ") + ")" : "";
-  }
-
   function busy(on) {
     buttons.forEach(function (b) { b.disabled = on; b.setAttribute("aria-busy", on ? "true" : "false"); });
   }
@@ -54,7 +46,8 @@
       try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
       if (xhr.status === 413) return say("The file is larger than the server accepts.", true);
       if (!body) return say("The server answered unexpectedly (HTTP " + xhr.status + "). Reload the page and try again.", true);
-      if (xhr.status >= 400) return say(body.message + where(body.details), true);
+      // The message already names the column and rows where there are any.
+      if (xhr.status >= 400) return say(body.message, true);
       if (checking) return say("✓ " + body.message + " Nothing was scored and your quota is unchanged.", false);
       window.location.assign(body.url);
     });
