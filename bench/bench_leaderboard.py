@@ -23,7 +23,6 @@ import argparse
 import io
 import os
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -33,7 +32,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,7 +43,13 @@ from heldout.leaderboard.best import refresh_team_best  # noqa: E402
 from heldout.leaderboard.history import snapshot_before_change  # noqa: E402
 from heldout.leaderboard.public import public_leaderboard  # noqa: E402
 from heldout.migrate import upgrade  # noqa: E402
-from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionStatus, TeamBestScore  # noqa: E402
+from heldout.models import (  # noqa: E402
+    Challenge,
+    ChallengeStatus,
+    Submission,
+    SubmissionStatus,
+    TeamBestScore,
+)
 from heldout.runner.claims import claim_submission, record_outcome  # noqa: E402
 from heldout.runner.outcome import Outcome  # noqa: E402
 

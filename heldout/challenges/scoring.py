@@ -8,13 +8,15 @@ scores each split; :func:`~heldout.challenges.bootstrap.bootstrap_ci` gives
 the public score's 95% interval.
 
 Label conventions. Labels are matched by text, or by value when both sides
-are numbers (``1.0`` is ``1``). Their order is ``spec.labels`` when given,
-else the sorted labels of both files (by value when all are numbers). For
-binary metrics the positive class is ``metric_params["pos_label"]`` when
-given, else the label equal to 1 if there is one, else the last label.
-Ordinal kappas see every label of ``spec.labels`` (distances count unused
-ratings). Multiclass probabilities: the class names are
-``spec.target_columns`` and the solution's label column must use them.
+are numbers (``1.0`` is ``1``). The label list is ``spec.labels``, else
+``metric_params["labels"]``, else the sorted labels of the solution (binary
+challenges) or of both files (by value when all are numbers); a binary
+challenge's submission may only use its labels. For binary metrics the
+positive class is ``metric_params["pos_label"]`` when given, else the label
+equal to 1 if there is one, else the last label. Ordinal kappas see every
+declared label (distances count unused ratings). Multiclass probabilities:
+the class names are ``spec.target_columns`` and the solution's label column
+must use them.
 """
 
 from __future__ import annotations
@@ -105,11 +107,11 @@ def _split_score(metric: Metric, y_true, y_pred, params: dict, mask: np.ndarray,
 
 def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submission: Submission):
     """``(y_true, y_pred, params)`` for ``metric.func``, in the solution's row order."""
+    metric.check_params(spec.metric_params)
     params = dict(spec.metric_params)
     kind = metric.input_kind
     # The scorer resolves pos_label (a label of the files) itself, for every label metric.
-    pos_label = params.pop("pos_label", None) if kind in ("labels", "probabilities") else None
-    metric.check_params(params)
+    pos_label = params.pop("pos_label", None)
     targets = list(spec.target_columns)
     truths = truth_columns(spec)
     if kind == "returns":
@@ -126,15 +128,19 @@ def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submiss
         return truth, submission.values[targets[0]], params
     if kind == "clusters":
         return _factorize(truth), _factorize(submission.values[targets[0]]), params
-    if kind == "probabilities" and len(targets) > 1:
+    if kind == "probabilities" and len(targets) > 1:  # the class columns are the labels, in their order
         codes = _codes(LabelTable(targets), truth, truths[0])
         params["labels"] = np.arange(len(targets))
         return codes, submission.matrix(targets), params
     predicted = submission.values[targets[0]]
+    # Labels may be declared in the spec or in the metric's options; either
+    # way they are labels of the files, turned into codes here.
+    declared = spec.labels if spec.labels is not None else params.get("labels")
+    params.pop("labels", None)
     # A binary challenge without declared labels takes the solution's two;
     # otherwise predictions may name labels the truth never uses (just wrong).
-    closed = spec.labels is not None or kind == "probabilities" or spec.task_type == "binary"
-    table = LabelTable(spec.labels if spec.labels is not None else
+    closed = declared is not None or kind == "probabilities" or spec.task_type == "binary"
+    table = LabelTable(declared if declared is not None else
                        _sorted_labels(truth) if closed else _sorted_labels(truth, predicted))
     positive = _positive_code(table, pos_label)
     if kind == "probabilities":
@@ -149,7 +155,7 @@ def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submiss
                               rows=[int(x) for x in lines[:10]])
     if "pos_label" in metric.param_names and positive is not None:
         params["pos_label"] = positive
-    if metric.declared_labels and spec.labels is not None:
+    if metric.declared_labels and declared is not None:
         params["labels"] = np.arange(len(table.labels))
     return y_true, y_pred, params
 

@@ -4,20 +4,49 @@ Recomputing a team's row from its own submissions (rather than comparing with
 the previous best) makes the update idempotent: a rescore, a retry or a
 duplicate job leave the same row behind. It also lets the ladder mode replay a
 team's history in submission order, whatever order the scores arrived in.
+
+This runs in every worker after every score, so it is four statements: lock
+the team and read what the update depends on, mark the private standings
+stale, read the team's scores, write the row.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from heldout.leaderboard.history import snapshot_before_change
+from heldout.leaderboard.history import (
+    snapshot_before_change,
+    snapshot_if_new_day,
+    utc_day,
+)
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.ranking import Entry
-from heldout.leaderboard.sql import public_submission_order, rank_key
-from heldout.models import Challenge, PrivateBoardState, Submission, Team, TeamBestScore, utcnow
+from heldout.leaderboard.sql import public_submission_order, rank_key, upsert
+from heldout.models import (
+    Challenge,
+    PrivateBoardState,
+    RankSnapshotDay,
+    Submission,
+    Team,
+    TeamBestScore,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """What ``refresh_team_best`` stored for the team."""
+
+    team_id: int
+    submission_id: int
+    public_score: float
+    submitted_at: datetime
+    entries: int
+    last_entry_at: datetime
 
 
 def best_submission_order(greater_is_better: bool):  # noqa: ANN201
@@ -26,12 +55,25 @@ def best_submission_order(greater_is_better: bool):  # noqa: ANN201
 
 
 def refresh_team_best(session: Session, challenge_id: int, team_id: int, *,
-                      now: datetime | None = None) -> TeamBestScore | None:
+                      now: datetime | None = None) -> TeamRow | None:
     """Recompute one team's leaderboard row from its scored submissions; the caller commits."""
-    # Lock the team so two workers scoring the same team's submissions serialise here.
-    session.execute(select(Team.id).where(Team.id == team_id).with_for_update())
-    challenge = session.get(Challenge, challenge_id)
-    board_changes(session, challenge, now or utcnow())
+    now = now or utcnow()
+    # Locking the team makes two workers scoring the same team's submissions take turns here, and makes
+    # a private-board reader (private.recompute) wait for this transaction.
+    context = session.execute(
+        select(Challenge.id, Challenge.greater_is_better, Challenge.leaderboard_mode, Challenge.rules,
+               Challenge.display_precision,
+               select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge_id)
+               .scalar_subquery().label("snapshot_day"))
+        .select_from(Team).join(Challenge, Challenge.id == Team.challenge_id)
+        .where(Team.id == team_id, Challenge.id == challenge_id)
+        .with_for_update(of=Team)
+    ).first()
+    if context is None:
+        return None
+    snapshot_if_new_day(session, challenge_id, utc_day(now), context.snapshot_day)
+    # A statement of its own, after the lock: it must see a state row that a reader committed meanwhile.
+    invalidate_private_board(session, challenge_id)
     scored = session.execute(
         select(Submission.id, Submission.public_score, Submission.created_at,
                Submission.public_ci_low, Submission.public_ci_high)
@@ -39,35 +81,47 @@ def refresh_team_best(session: Session, challenge_id: int, team_id: int, *,
                Submission.public_score.is_not(None))
         .order_by(Submission.created_at.asc(), Submission.id.asc())
     ).all()
-    shown = BoardMode.of(challenge).board_entry([Entry(s.id, s.public_score, s.created_at) for s in scored])
-    row = session.get(TeamBestScore, (challenge_id, team_id))
+    shown = BoardMode.of(context).board_entry([Entry(s.id, s.public_score, s.created_at) for s in scored])
+    _forget_loaded_row(session, challenge_id, team_id)
     if shown is None:
-        if row is not None:
-            session.delete(row)
+        session.execute(delete(TeamBestScore).where(TeamBestScore.challenge_id == challenge_id,
+                                                    TeamBestScore.team_id == team_id)
+                        .execution_options(synchronize_session=False))
         return None
     source = next(s for s in scored if s.id == shown.submission_id)
-    if row is None:
-        row = TeamBestScore(challenge_id=challenge_id, team_id=team_id)
-        session.add(row)
-    row.submission_id = shown.submission_id
-    row.public_score = shown.score
-    row.rank_key = rank_key(shown.score, challenge.greater_is_better)
-    row.submitted_at = shown.submitted_at
-    row.public_ci_low = source.public_ci_low
-    row.public_ci_high = source.public_ci_high
-    row.entries = len(scored)
-    row.last_entry_at = max(s.created_at for s in scored)
+    row = TeamRow(team_id=team_id, submission_id=shown.submission_id, public_score=shown.score,
+                  submitted_at=shown.submitted_at, entries=len(scored),
+                  last_entry_at=max(s.created_at for s in scored))
+    upsert(session, TeamBestScore.__table__, {
+        "challenge_id": challenge_id, "team_id": team_id, "submission_id": row.submission_id,
+        "public_score": row.public_score, "rank_key": rank_key(row.public_score, context.greater_is_better),
+        "public_ci_low": source.public_ci_low, "public_ci_high": source.public_ci_high,
+        "submitted_at": row.submitted_at, "entries": row.entries, "last_entry_at": row.last_entry_at})
     return row
 
 
-def board_changes(session: Session, challenge: Challenge, now: datetime) -> None:
-    """Call before anything changes the public board or what the private board is computed from.
+def _forget_loaded_row(session: Session, challenge_id: int, team_id: int) -> None:
+    # The row is written with Core statements: a copy this session loaded earlier must not be served stale.
+    loaded = session.identity_map.get(session.identity_key(TeamBestScore, (challenge_id, team_id)))
+    if loaded is not None:
+        session.expunge(loaded)
 
-    Takes the day's rank snapshot when this is the first change of a UTC day, and
-    marks the stored private standings stale.
+
+def board_changes(session: Session, challenge: Challenge, now: datetime, *team_ids: int) -> None:
+    """Call before anything other than a score changes the boards (a merge, say).
+
+    Locks the teams involved (as scoring does), takes the day's rank snapshot when
+    this is the first change of a UTC day, and marks the stored private standings stale.
     """
+    lock_teams(session, *team_ids)
     snapshot_before_change(session, challenge, now)
     invalidate_private_board(session, challenge.id)
+
+
+def lock_teams(session: Session, *team_ids: int) -> None:
+    """Lock teams before changing what the boards are computed from (in id order, so two lockers never deadlock)."""
+    if team_ids:
+        session.execute(select(Team.id).where(Team.id.in_(sorted(team_ids))).order_by(Team.id).with_for_update())
 
 
 def invalidate_private_board(session: Session, challenge_id: int) -> None:

@@ -22,34 +22,31 @@ def utc_day(now: datetime) -> date:
 
 
 def snapshot_before_change(session: Session, challenge: Challenge, now: datetime) -> bool:
-    """Keep today's starting ranks, once per UTC day; returns whether this call took the snapshot.
+    """Keep today's starting ranks, once per UTC day; returns whether this call took the snapshot."""
+    day = session.scalar(select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge.id))
+    return snapshot_if_new_day(session, challenge.id, utc_day(now), day)
+
+
+def snapshot_if_new_day(session: Session, challenge_id: int, today: date, last_day: date | None) -> bool:
+    """Take the snapshot when ``last_day`` (the day of the stored one, read by the caller) is before today.
 
     Claiming the day is one conditional write, so two workers scoring at midnight
     take one snapshot between them (the second waits for the first and finds the day taken).
     """
-    today = utc_day(now)
-    day = session.scalar(select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge.id))
-    if day is not None and day >= today:
+    if last_day is not None and last_day >= today:
         return False
-    if day is None:
-        claimed = insert_if_absent(session, RankSnapshotDay.__table__, {"challenge_id": challenge.id, "day": today})
+    if last_day is None:
+        claimed = insert_if_absent(session, RankSnapshotDay.__table__, {"challenge_id": challenge_id, "day": today})
     else:
         claimed = session.execute(
-            update(RankSnapshotDay).where(RankSnapshotDay.challenge_id == challenge.id, RankSnapshotDay.day < today)
+            update(RankSnapshotDay).where(RankSnapshotDay.challenge_id == challenge_id, RankSnapshotDay.day < today)
             .values(day=today).execution_options(synchronize_session=False)
         ).rowcount == 1
     if not claimed:
         return False
-    session.execute(delete(RankSnapshot).where(RankSnapshot.challenge_id == challenge.id)
+    session.execute(delete(RankSnapshot).where(RankSnapshot.challenge_id == challenge_id)
                     .execution_options(synchronize_session=False))
-    ranked = select(TeamBestScore.challenge_id, TeamBestScore.team_id,
-                    func.row_number().over(order_by=board_order())) \
-        .where(TeamBestScore.challenge_id == challenge.id)
+    ranked = select(TeamBestScore.challenge_id, TeamBestScore.team_id, func.row_number().over(order_by=board_order())) \
+        .where(TeamBestScore.challenge_id == challenge_id)
     session.execute(insert(RankSnapshot).from_select(["challenge_id", "team_id", "rank"], ranked))
     return True
-
-
-def snapshot_is_today(session: Session, challenge_id: int, now: datetime) -> bool:
-    """Whether the board has changed today (and so has a snapshot of how the day began)."""
-    day = session.scalar(select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge_id))
-    return day == utc_day(now)

@@ -71,12 +71,16 @@ def recompute(session: Session, challenge: Challenge, *, now: datetime | None = 
     """Recompute and store the standings unless another reader just did; returns the rows stored.
 
     Readers serialise on the challenge row (workers never lock it), so two of them
-    do not store the same standings twice. The generation is read before any
-    submission is, so a score committed during the computation leaves it stale.
+    do not store the same standings twice. Then a shared lock on every team of the
+    challenge waits for the changes in flight (each locks its team before it marks
+    the standings stale) and holds new ones back until this is stored; those then
+    find the state row and mark it stale. The generation is read after that, so
+    nothing committed is missed and nothing later passes for current.
     """
     session.execute(select(Challenge.id).where(Challenge.id == challenge.id).with_for_update())
     if is_current(session, challenge):
         return 0
+    session.execute(select(Team.id).where(Team.challenge_id == challenge.id).with_for_update(read=True))
     generation = session.scalar(select(PrivateBoardState.generation)
                                 .where(PrivateBoardState.challenge_id == challenge.id))
     rows = compute_standings(session, challenge)

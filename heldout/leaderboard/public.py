@@ -13,10 +13,19 @@ from datetime import datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from heldout.leaderboard.history import snapshot_is_today
+from heldout.leaderboard.history import utc_day
 from heldout.leaderboard.ranking import rank_change
 from heldout.leaderboard.sql import board_order
-from heldout.models import Challenge, GroupMembership, RankSnapshot, Team, TeamBestScore, TeamMembership, utcnow
+from heldout.models import (
+    Challenge,
+    GroupMembership,
+    RankSnapshot,
+    RankSnapshotDay,
+    Team,
+    TeamBestScore,
+    TeamMembership,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,7 @@ def group_teams(challenge_id: int, group_id: int) -> Select:
 def public_leaderboard(session: Session, challenge: Challenge, *, limit: int | None = None, offset: int = 0,
                        group_id: int | None = None, now: datetime | None = None) -> list[LeaderboardRow]:
     """Teams ranked by their board score; ties go to the earlier submission, then the lower id."""
-    changed_today = snapshot_is_today(session, challenge.id, now or utcnow())
+    today = utc_day(now or utcnow())
     best = TeamBestScore
     if group_id is None:
         # The page's rows first, straight off the index; names and yesterday's ranks for those rows only.
@@ -60,7 +69,9 @@ def public_leaderboard(session: Session, challenge: Challenge, *, limit: int | N
         rows = select(best, func.row_number().over(order_by=board_order()).label("overall_rank")) \
             .where(best.challenge_id == challenge.id).subquery()
         order = (rows.c.overall_rank,)
-    query = (select(rows, Team.name, RankSnapshot.rank.label("previous_rank"))
+    # The snapshot's day rides along (one round trip): its ranks count only if it was taken today.
+    snapshot_day = select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge.id).scalar_subquery()
+    query = (select(rows, Team.name, RankSnapshot.rank.label("previous_rank"), snapshot_day.label("snapshot_day"))
              .join(Team, Team.id == rows.c.team_id)
              .outerjoin(RankSnapshot, (RankSnapshot.challenge_id == rows.c.challenge_id)
                         & (RankSnapshot.team_id == rows.c.team_id))
@@ -75,7 +86,7 @@ def public_leaderboard(session: Session, challenge: Challenge, *, limit: int | N
         out.append(LeaderboardRow(
             rank=rank, team_id=r.team_id, team_name=r.name, score=r.public_score, entries=r.entries,
             last_entry_at=r.last_entry_at, submission_id=r.submission_id, ci_low=r.public_ci_low,
-            ci_high=r.public_ci_high, rank_change=rank_change(r.previous_rank, rank) if changed_today else 0,
+            ci_high=r.public_ci_high, rank_change=rank_change(r.previous_rank, rank) if r.snapshot_day == today else 0,
             group_rank=None if group_id is None else position))
     return out
 

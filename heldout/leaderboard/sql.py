@@ -58,6 +58,6 @@ def insert_if_absent(session: Session, table: Table, values: dict) -> bool:
     instead of failing the whole transaction with an IntegrityError.
     """
     # RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
-    key = list(table.primary_key.columns)[0]
+    key = next(iter(table.primary_key.columns))
     statement = _dialect_insert(session)(table).values(**values).on_conflict_do_nothing().returning(key)
     return session.execute(statement).first() is not None

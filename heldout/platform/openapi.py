@@ -26,7 +26,9 @@ ERROR_CODES = {
     "daily_limit": "the team used the day's submissions (`Retry-After` says when the count resets)",
     "too_large": "the file is larger than the challenge's limit",
     "empty_file": "the file is empty",
-    "not_revealed": "the private leaderboard is shown only after the organizers reveal it",
+    "private_hidden": "the private leaderboard is hidden until the challenge ends or its organizers reveal it",
+    "not_scored": "only a scored submission can be a final one",
+    "final_limit": "the team already selected as many final submissions as the challenge allows",
     "rate_limited": "too many requests (`Retry-After` says when to try again)",
     "unavailable": "a part of the platform is down; try again later",
 }
@@ -165,13 +167,32 @@ SCHEMAS = {
                          "details": _obj({"column": STRING_OR_NULL, "rows": {"type": "array",
                                                                              "items": {"type": "integer"}}})},
                         required=["ok", "message"]),
-    "LeaderboardRow": _obj({"rank": {"type": "integer"}, "team": {"type": "string"}, "team_id": {"type": "integer"},
-                            "score": {"type": "number"}, "entries": {"type": "integer"},
-                            "last_entry_at": TIME_OR_NULL, "submission_id": INT_OR_NULL},
+    "LeaderboardRow": _obj({"rank": {"type": "integer"}, "team": {"type": "string"}, "score": {"type": "number"},
+                            "entries": {"type": "integer"}, "last_entry_at": TIME_OR_NULL,
+                            "rank_change": INT_OR_NULL, "ci": {"type": ["array", "null"], "items": {"type": "number"}},
+                            "public_rank": INT_OR_NULL, "shake_up": INT_OR_NULL, "group_rank": INT_OR_NULL,
+                            "is_mine": {"type": "boolean"}},
                            required=["rank", "team", "score"]),
-    "Leaderboard": _obj({"challenge": {"type": "string"}, "private": {"type": "boolean"},
-                         "leaderboard": {"type": "array", "items": _ref("LeaderboardRow")}, **PAGE_FIELDS},
-                        required=["challenge", "private", "leaderboard"]),
+    "Leaderboard": _obj({"challenge": {"type": "string"}, "board": {"type": "string", "enum": ["public", "private"]},
+                         "group": STRING_OR_NULL, "mode": {"type": "string"},
+                         "leaderboard": {"type": "array", "items": _ref("LeaderboardRow")},
+                         "page": {"type": "integer"}, "pages": {"type": "integer"}, "total": {"type": "integer"},
+                         "next_page": INT_OR_NULL},
+                        required=["challenge", "board", "leaderboard", "page", "pages", "total", "next_page"]),
+    "Team": _obj({
+        "challenge": {"type": "string"}, "name": STRING_OR_NULL, "is_leader": {"type": "boolean"},
+        "members": {"type": "array", "items": _obj({"username": {"type": "string"}, "joined_at": TIME_OR_NULL,
+                                                    "is_leader": {"type": "boolean"}})},
+        "invite_code": STRING_OR_NULL, "max_team_size": {"type": "integer"}, "merge_deadline": TIME_OR_NULL,
+        "teams_open": {"type": "boolean"}, "can_leave": {"type": "boolean"}, "daily_limit": {"type": "integer"},
+        "remaining_today": {"type": "integer"},
+        "finals": _obj({"max": {"type": "integer"}, "selected": {"type": "integer"}, "automatic": {"type": "boolean"},
+                        "closed": {"type": "boolean"}, "closes_at": TIME_OR_NULL,
+                        "candidates": {"type": "array", "items": _obj({
+                            "submission_id": {"type": "integer"}, "filename": {"type": "string"},
+                            "public_score": NUMBER_OR_NULL, "selected": {"type": "boolean"},
+                            "counts": {"type": "boolean"}})}}),
+    }, required=["challenge", "name", "members", "finals"]),
 }
 
 KAGGLE_SCHEMAS = {
@@ -236,11 +257,17 @@ PATHS = {
             "416": {"description": "the range is outside the file"},
             **_errors(401, 404, 429)}}},
     "/challenges/{slug}/leaderboard": {"get": {
-        "operationId": "getLeaderboard", "summary": "The public leaderboard, or the private one once revealed.",
+        "operationId": "getLeaderboard", "summary": "The public leaderboard, or the private one once revealed; "
+        "with `group`, only the teams of a study group you belong to.",
         "security": PUBLIC, "tags": ["leaderboards"],
         "parameters": [SLUG, {"name": "private", "in": "query", "schema": {"type": "boolean", "default": False}},
-                       *_page_params(100)],
+                       {"name": "group", "in": "query", "description": "a study group's slug",
+                        "schema": {"type": "string"}}, *_page_params(100)],
         "responses": {"200": _json(_ref("Leaderboard")), **_errors(400, 401, 403, 404, 429)}}},
+    "/challenges/{slug}/team": {"get": {
+        "operationId": "getTeam", "summary": "Your team: members, invite code, quota and final submissions.",
+        "security": TOKEN, "tags": ["teams"], "parameters": [SLUG],
+        "responses": {"200": _json(_ref("Team")), **_errors(401, 404, 429)}}},
     "/challenges/{slug}/submissions": {
         "post": {
             "operationId": "submit", "summary": "Submit a file; it is queued for scoring.", "security": TOKEN,
@@ -261,6 +288,15 @@ PATHS = {
         "operationId": "getSubmission", "summary": "One submission: status, scores, error and timings.",
         "security": TOKEN, "tags": ["submissions"], "parameters": [SUBMISSION_ID],
         "responses": {"200": _json(_ref("Submission")), **_errors(401, 404, 429)}}},
+    "/submissions/{submission_id}/final": {
+        "put": {
+            "operationId": "selectFinal", "summary": "Select a scored submission as one of your team's finals.",
+            "security": TOKEN, "tags": ["teams"], "parameters": [SUBMISSION_ID],
+            "responses": {"200": _json(_ref("Submission")), **_errors(400, 401, 403, 404, 409, 429)}},
+        "delete": {
+            "operationId": "unselectFinal", "summary": "Unselect a final submission.",
+            "security": TOKEN, "tags": ["teams"], "parameters": [SUBMISSION_ID],
+            "responses": {"200": _json(_ref("Submission")), **_errors(400, 401, 403, 404, 429)}}},
 }
 
 # -- the Kaggle client's methods ---------------------------------------------------------------------------------
@@ -358,7 +394,7 @@ def _error_response(status: int, schema: str) -> dict:
 
 
 RESPONSES = {
-    **{f"Error{s}": _error_response(s, "Error") for s in (400, 401, 403, 404, 413, 429, 503)},
+    **{f"Error{s}": _error_response(s, "Error") for s in (400, 401, 403, 404, 409, 413, 429, 503)},
     **{f"KaggleError{s}": _error_response(s, "KaggleError") for s in (400, 401, 403, 404, 413, 429)},
 }
 

@@ -234,24 +234,84 @@ def test_the_dry_run_never_shows_solution_values(client, tiny, ada):
     assert not any(value in text for value in solution_values)
 
 
-# --- leaderboard -------------------------------------------------------------------------------------------
+# --- leaderboards, teams and final submissions -----------------------------------------------------------
 
-def test_the_leaderboard_ranks_scored_teams_and_keeps_private_scores_hidden(client, svc, tiny, ada, grace):
+def _scored(client, svc, tiny, *scores_by_learner):
+    """Submit for each (learner, public, private) and record those scores as the worker would."""
     from heldout.leaderboard.best import refresh_team_best
 
-    ids = [_submit(client, who, perfect_predictions(tiny)).get_json()["id"] for who in (ada, grace)]
-    with svc.sessions() as s:
-        for submission_id, score in zip(ids, (0.5, 0.25)):
+    ids = []
+    for learner, public, private in scores_by_learner:
+        submission_id = _submit(client, learner, perfect_predictions(tiny)).get_json()["id"]
+        with svc.sessions() as s:
             row = s.get(Submission, submission_id)
-            row.status, row.public_score, row.private_score = SubmissionStatus.SCORED, score, score + 1
+            row.status, row.public_score, row.private_score = SubmissionStatus.SCORED, public, private
             s.flush()
             refresh_team_best(s, row.challenge_id, row.team_id)
-        s.commit()
-    board = client.get(f"/api/v1/challenges/{SLUG}/leaderboard").get_json()
-    assert [(r["rank"], r["team"], r["score"]) for r in board["leaderboard"]] == [(1, "grace", 0.25), (2, "ada", 0.5)]
-    private = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?private=true")
-    assert private.status_code == 403 and private.get_json()["code"] == "not_revealed"
+            s.commit()
+        ids.append(submission_id)
+    return ids
+
+
+def test_the_public_leaderboard_ranks_teams_and_private_scores_wait_for_the_reveal(client, svc, tiny, ada, grace):
+    ids = _scored(client, svc, tiny, (ada, 0.5, 2.0), (grace, 0.25, 3.0))
+    board = client.get(f"/api/v1/challenges/{SLUG}/leaderboard", headers=ada.bearer).get_json()
+    assert [(r["rank"], r["team"], r["score"], r["is_mine"]) for r in board["leaderboard"]] == [
+        (1, "grace", 0.25, False), (2, "ada", 0.5, True)]
+    assert board["board"] == "public" and board["next_page"] is None
+
+    hidden = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?private=true")
+    assert hidden.status_code == 403 and hidden.get_json()["code"] == "private_hidden"
     assert "private_score" not in client.get(f"/api/v1/submissions/{ids[0]}", headers=ada.bearer).get_json()
+
+    _change_challenge(svc, private_revealed=True)
+    private = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?private=true").get_json()
+    assert [(r["rank"], r["team"], r["score"], r["shake_up"]) for r in private["leaderboard"]] == [
+        (1, "ada", 2.0, 1), (2, "grace", 3.0, -1)]
+    assert client.get(f"/api/v1/submissions/{ids[0]}", headers=ada.bearer).get_json()["private_score"] == 2.0
+
+
+def test_a_group_leaderboard_shows_only_its_members_to_members(client, svc, tiny, ada, grace):
+    from heldout.models import GroupMembership, StudyGroup, User
+
+    _scored(client, svc, tiny, (ada, 0.5, 1.0), (grace, 0.25, 1.0))
+    with svc.sessions() as s:
+        lead = s.scalar(select(User).where(User.username == "ada"))
+        group = StudyGroup(name="Tuesday study", slug="tuesday", lead_id=lead.id, invite_code="code")
+        s.add(group)
+        s.flush()
+        s.add(GroupMembership(group_id=group.id, user_id=lead.id))
+        s.commit()
+    board = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?group=tuesday", headers=ada.bearer).get_json()
+    assert [(r["rank"], r["group_rank"], r["team"]) for r in board["leaderboard"]] == [(2, 1, "ada")]
+    outsider = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?group=tuesday", headers=grace.bearer)
+    assert outsider.status_code == 404 and outsider.get_json()["field"] == "group"
+
+
+def test_my_team_shows_members_quota_and_finals(client, svc, tiny, ada):
+    [submission_id] = _scored(client, svc, tiny, (ada, 0.5, 1.0))
+    team = client.get(f"/api/v1/challenges/{SLUG}/team", headers=ada.bearer).get_json()
+    assert team["name"] == "ada" and [m["username"] for m in team["members"]] == ["ada"]
+    assert team["remaining_today"] == 4
+    assert team["finals"]["automatic"] is True
+    assert [(c["submission_id"], c["counts"]) for c in team["finals"]["candidates"]] == [(submission_id, True)]
+
+
+def test_a_final_submission_is_selected_and_unselected(client, svc, tiny, ada, grace):
+    [scored] = _scored(client, svc, tiny, (ada, 0.5, 1.0))
+    selected = client.put(f"/api/v1/submissions/{scored}/final", headers=ada.bearer)
+    assert selected.status_code == 200 and selected.get_json()["selected_final"] is True
+    finals = client.get(f"/api/v1/challenges/{SLUG}/team", headers=ada.bearer).get_json()["finals"]
+    assert finals["selected"] == 1 and finals["automatic"] is False
+    assert client.delete(f"/api/v1/submissions/{scored}/final", headers=ada.bearer).get_json()["selected_final"] is False
+
+    queued = _submit(client, ada, perfect_predictions(tiny)).get_json()["id"]
+    unscored = client.put(f"/api/v1/submissions/{queued}/final", headers=ada.bearer)
+    assert unscored.status_code == 409 and unscored.get_json()["code"] == "not_scored"
+    assert client.put(f"/api/v1/submissions/{scored}/final", headers=grace.bearer).status_code == 404
+    _change_challenge(svc, ends_at=utcnow() - timedelta(minutes=1))
+    closed = client.put(f"/api/v1/submissions/{scored}/final", headers=ada.bearer)
+    assert closed.status_code == 403 and closed.get_json()["code"] == "closed"
 
 
 # --- errors in general -------------------------------------------------------------------------------------

@@ -64,6 +64,12 @@ def test_unknown_metric_params_are_rejected_with_the_allowed_ones():
         metric.check_params({"avg": "macro"})
 
 
+def test_every_label_metric_takes_pos_label_which_the_scorer_resolves():
+    get_metric("log_loss").check_params({"pos_label": "spam"})
+    with pytest.raises(ValueError, match="pos_label"):
+        get_metric("rmse").check_params({"pos_label": 1})
+
+
 # -- direction: a perfect prediction scores the best value, a worse one worse --------------------
 
 rng = np.random.default_rng(0)

@@ -99,6 +99,9 @@ def test_label_metrics_with_declared_labels_and_binary_f1():
                    labels=[1, 2, 3, 4, 5])
     expected = skm.cohen_kappa_score(truth[PUBLIC], guess[PUBLIC], weights="quadratic", labels=[1, 2, 3, 4, 5])
     assert result.public_score == pytest.approx(expected)
+    in_options = score(submission(guess), solution(truth), metric="quadratic_weighted_kappa", task_type="multiclass",
+                       metric_params={"labels": [1, 2, 3, 4, 5]})
+    assert in_options.public_score == result.public_score
     f1 = score(submission(BINARY[::-1]), solution(BINARY), metric="f1", task_type="binary")
     assert f1.private_score == pytest.approx(skm.f1_score(BINARY[~PUBLIC], BINARY[::-1][~PUBLIC]))
 

@@ -7,7 +7,14 @@ import pytest
 from heldout.leaderboard.best import refresh_team_best
 from heldout.leaderboard.public import count_teams, public_leaderboard
 from heldout.models import TeamBestScore
-from tests.factories import T0, make_challenge, make_group, make_scored, make_team, make_user
+from tests.factories import (
+    T0,
+    make_challenge,
+    make_group,
+    make_scored,
+    make_team,
+    make_user,
+)
 
 
 def entrant(session, challenge, name):

@@ -28,7 +28,7 @@ def test_the_profile_lists_challenges_entered_with_best_score_and_rank(client, a
         teams = [make_team(s, challenge, ada, name="ada-team")] + [
             make_team(s, challenge, make_user(s), name=f"rival{i}") for i in range(3)]
         # Lower is better: ada's best (0.3) is beaten by one rival (0.2) only.
-        for team, scores in zip(teams, ([0.9, 0.3], [0.2], [0.5], [0.3])):
+        for team, scores in zip(teams, ([0.9, 0.3], [0.2], [0.5], [0.3]), strict=True):
             for score in scores:
                 make_submission(s, team, ada, status=SubmissionStatus.SCORED, public_score=score)
             refresh_team_best(s, challenge.id, team.id)

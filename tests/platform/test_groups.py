@@ -13,7 +13,14 @@ from heldout.platform.services import groups, leaderboards
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.storage import LocalStorage
 from tests.bundles import write_tiny_bundle
-from tests.factories import T0, make_challenge, make_group, make_scored, make_team, make_user
+from tests.factories import (
+    T0,
+    make_challenge,
+    make_group,
+    make_scored,
+    make_team,
+    make_user,
+)
 from tests.platform.conftest import csrf_token
 
 

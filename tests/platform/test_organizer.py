@@ -109,7 +109,8 @@ def test_a_slug_of_someone_elses_challenge_is_refused(organizer, app, tmp_path):
         s.commit()
     response = _upload(organizer, zip_of(write_tiny_bundle(tmp_path / "bundle")))
     assert response.status_code == 400
-    assert "The slug &#39;tiny-regression&#39; belongs to another challenge" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "The slug &#39;tiny-regression&#39; belongs to another challenge" in page
     assert _challenge(app).title == "Taken"
 
 
@@ -152,7 +153,8 @@ def test_a_bad_setting_names_its_field_and_changes_nothing(organizer, app, olgas
     assert response.status_code == 400 and message in page
     assert f'id="{field}" name="{field}"' in page and f'aria-describedby="{field}-error"' in page
     challenge = _challenge(app, "olgas")
-    assert (challenge.starts_at, challenge.ends_at, challenge.daily_limit, challenge.max_team_size) == (None, None, 5, 1)
+    unchanged = (None, None, 5, 1)
+    assert (challenge.starts_at, challenge.ends_at, challenge.daily_limit, challenge.max_team_size) == unchanged
 
 
 def _submissions(app, slug="olgas"):
@@ -179,7 +181,7 @@ def test_failed_and_errored_submissions_are_listed_with_their_reasons(organizer,
 
 
 def test_rescoring_requeues_every_finished_submission(organizer, app, olgas_challenge):
-    scored, failed, errored, queued = _submissions(app)
+    scored, failed, errored, _queued = _submissions(app)
     response = _post(organizer, "/organizer/c/olgas/rescore")
     assert "3 submissions queued for rescoring." in organizer.get(response.location).get_data(as_text=True)
     with _services(app).sessions() as s:

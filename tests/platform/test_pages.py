@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from heldout.leaderboard.best import refresh_challenge_best
 from heldout.models import Challenge, Submission, SubmissionStatus, User, utcnow
 from heldout.platform.services.publishing import load_challenge
 from tests.bundles import perfect_predictions, write_tiny_bundle
@@ -84,7 +85,8 @@ def test_an_unknown_phase_is_refused_naming_it(client):
 
 def test_cards_count_teams_and_link_their_tags(client, app):
     with _services(app).sessions() as s:
-        challenge = make_challenge(s, "houses", title="House prices", tags=["tabular", "regression"], difficulty="intermediate")
+        challenge = make_challenge(s, "houses", title="House prices", tags=["tabular", "regression"],
+                                   difficulty="intermediate")
         make_team(s, challenge, make_user(s))
         make_team(s, challenge, make_user(s))
         s.commit()
@@ -103,7 +105,8 @@ def test_the_challenge_page_has_every_tab_as_a_section(client, auth, tiny):
     for section in ("overview", "data", "evaluation", "leaderboard", "my-submissions", "submit"):
         assert f'href="#{section}"' in page and f'<section id="{section}"' in page
     assert "<strong>y</strong>" in page  # the description's Markdown, rendered
-    assert re.search(r'href="/c/tiny-regression/files/train.csv" download>train.csv</a></td>\s*<td class="num">\d+ B</td>', page)
+    assert re.search(r'href="/c/tiny-regression/files/train.csv" download>train.csv</a></td>\s*'
+                     r'<td class="num">\d+ B</td>', page)
     assert "<caption>The first rows of <code>sample_submission.csv</code></caption>" in page
     assert "Columns, in order: <code>id</code>, <code>y</code>" in page
     assert "Root mean squared error" in page and "lower is better" in page
@@ -232,6 +235,29 @@ def test_the_history_chart_has_the_teams_scores_and_the_top_score_as_a_step_line
     assert mine["team_name"] == "mine" and mine["greater_is_better"] is False
 
 
+def test_the_shakeup_chart_waits_for_the_private_reveal(client, app):
+    with _services(app).sessions() as s:
+        challenge = make_challenge(s, "shaken", ends_at=utcnow() + timedelta(days=1))
+        for name, public, private in (("steady", 0.1, 0.1), ("overfit", 0.2, 0.9), ("modest", 0.3, 0.2)):
+            user = make_user(s, name)
+            make_submission(s, make_team(s, challenge, user, name=name), user, status=SubmissionStatus.SCORED,
+                            public_score=public, private_score=private)
+        s.flush()
+        refresh_challenge_best(s, challenge.id)
+        s.commit()
+    hidden = client.get("/c/shaken/charts/shakeup.json")
+    assert hidden.status_code == 403 and hidden.get_json()["code"] == "private_hidden"
+    assert 'data-chart="shakeup"' not in client.get("/c/shaken").get_data(as_text=True)
+
+    with _services(app).sessions() as s:
+        s.scalar(select(Challenge).where(Challenge.slug == "shaken")).ends_at = utcnow() - timedelta(minutes=1)
+        s.commit()
+    points = {p["team"]: (p["public_rank"], p["private_rank"])
+              for p in client.get("/c/shaken/charts/shakeup.json").get_json()["points"]}
+    assert points == {"steady": (1, 1), "overfit": (2, 3), "modest": (3, 2)}
+    assert 'data-chart="shakeup"' in client.get("/c/shaken").get_data(as_text=True)
+
+
 def _login_as(client, app, username):
     with _services(app).sessions() as s:
         s.scalar(select(User).where(User.username == username)).password_hash = generate_password_hash("pw-12345678")
@@ -270,8 +296,12 @@ def test_form_fields_have_labels(client, auth, tiny):
     auth.register()
     for path in ("/register", "/login", "/c/tiny-regression", "/account"):
         html = client.get(path).get_data(as_text=True)
-        for field_id in re.findall(r'<(?:input|select|textarea)(?![^>]*type="(?:hidden|submit)")[^>]*\bid="([^"]+)"', html):
-            assert f'for="{field_id}"' in html or f'aria-label=' in html, (path, field_id)
+        for tag in re.findall(r'<(?:input|select|textarea)\b[^>]*>', html):
+            if 'type="hidden"' in tag:
+                continue
+            field_id = re.search(r'\bid="([^"]+)"', tag)
+            labelled = "aria-label=" in tag or (field_id and f'<label for="{field_id.group(1)}"' in html)
+            assert labelled, (path, tag)
 
 
 def test_a_draft_is_not_listed_for_others(client, auth, app):

@@ -15,7 +15,13 @@ from flask import url_for
 from heldout.leaderboard.best import refresh_team_best
 from heldout.models import Challenge, Submission, User, utcnow
 from heldout.platform.services.accounts import create_token
-from tests.factories import make_challenge, make_group, make_scored, make_team, make_user
+from tests.factories import (
+    make_challenge,
+    make_group,
+    make_scored,
+    make_team,
+    make_user,
+)
 from tests.platform.conftest import csrf_token
 
 # Distinctive digits, and nothing else on the site starts with them.

@@ -9,11 +9,31 @@ from sqlalchemy import func, select
 
 from heldout.leaderboard import private
 from heldout.leaderboard.best import refresh_team_best
-from heldout.models import Submission, SubmissionStatus, Team, TeamBestScore, TeamMembership
+from heldout.models import (
+    Submission,
+    SubmissionStatus,
+    Team,
+    TeamBestScore,
+    TeamMembership,
+)
 from heldout.platform.services import finals, submissions, teams
-from heldout.platform.services.errors import Conflict, Forbidden, LimitReached, NotFound, ServiceError
+from heldout.platform.services.errors import (
+    Conflict,
+    Forbidden,
+    LimitReached,
+    NotFound,
+    ServiceError,
+)
 from heldout.storage import LocalStorage
-from tests.factories import T0, make_challenge, make_group, make_scored, make_submission, make_team, make_user
+from tests.factories import (
+    T0,
+    make_challenge,
+    make_group,
+    make_scored,
+    make_submission,
+    make_team,
+    make_user,
+)
 from tests.platform.conftest import csrf_token
 
 NOW = T0 + timedelta(days=2)  # 2026-01-03 12:00 UTC
@@ -221,7 +241,7 @@ def test_a_merge_keeps_final_selections_within_the_limit(session, challenge):
 def test_teams_are_fixed_from_the_merge_deadline_on(session, challenge):
     deadline = NOW + timedelta(days=1)
     challenge.team_merge_deadline = deadline
-    ada, a, bob, b = two_teams(session, challenge)
+    ada, a, bob, _b = two_teams(session, challenge)
     cy = make_user(session)
     with pytest.raises(Forbidden, match="team-merge deadline") as fixed:
         teams.accept_invite(session, cy, a.invite_code, now=deadline)
@@ -233,7 +253,7 @@ def test_teams_are_fixed_from_the_merge_deadline_on(session, challenge):
 
 
 def test_without_a_merge_deadline_teams_are_fixed_when_the_challenge_ends(session, challenge):
-    ada, a, _bob, _b = two_teams(session, challenge)
+    _ada, a, _bob, _b = two_teams(session, challenge)
     assert teams.merge_deadline(challenge) == challenge.ends_at
     with pytest.raises(Forbidden):
         teams.accept_invite(session, make_user(session), a.invite_code, now=challenge.ends_at)

@@ -1,4 +1,5 @@
-"""What a metric is: the :class:`Metric` record and the errors metrics raise.
+"""What a metric is: the :class:`Metric` record, the errors metrics raise, and
+the two shapes of batched bootstrap scoring (:class:`CellCounts`, :class:`RowScores`).
 
 A metric is a pure function ``func(y_true, y_pred, **params)`` plus the facts
 the platform needs around it: which way is better, its range, the task types
@@ -123,10 +124,19 @@ class Metric:
         start = code.co_argcount
         return code.co_varnames[start:start + code.co_kwonlyargcount]
 
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        """What ``ScoringSpec.metric_params`` may set: the function's options,
+        plus ``pos_label`` for any label metric (the scorer resolves it to the
+        positive class itself)."""
+        extra = ("pos_label",) if self.input_kind in ("labels", "probabilities") else ()
+        return tuple(dict.fromkeys(self.param_names + extra))
+
     def check_params(self, params: dict) -> None:
-        unknown = sorted(set(params) - set(self.param_names))
+        """``ValueError`` naming any option of ``params`` this metric does not have."""
+        unknown = sorted(set(params) - set(self.option_names))
         if unknown:
-            allowed = ", ".join(self.param_names) or "none"
+            allowed = ", ".join(self.option_names) or "none"
             raise ValueError(f"metric {self.name!r} has no option(s) {', '.join(unknown)}; options: {allowed}")
 
     @property

@@ -14,10 +14,23 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from heldout.leaderboard.best import invalidate_private_board
+from heldout.leaderboard.best import invalidate_private_board, lock_teams
 from heldout.leaderboard.finals import team_finals
-from heldout.models import Challenge, Submission, SubmissionStatus, Team, TeamMembership, User, utcnow
-from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError
+from heldout.models import (
+    Challenge,
+    Submission,
+    SubmissionStatus,
+    Team,
+    TeamMembership,
+    User,
+    utcnow,
+)
+from heldout.platform.services.errors import (
+    Forbidden,
+    LimitReached,
+    NotFound,
+    ServiceError,
+)
 
 
 @dataclass(frozen=True)
@@ -100,12 +113,13 @@ def set_final(session: Session, user: User, submission_id: int, selected: bool |
                         f"{challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC.", code="closed", field="selected")
     if selected == submission.selected_final:
         return submission
+    if selected and submission.status != SubmissionStatus.SCORED:
+        raise ServiceError(f"Only a scored submission can be final; this one is {submission.status.value}.",
+                           field="submission", code="not_scored")
+    # Lock the team: two selections made at once cannot both fit under the limit, and a private-board
+    # reader waits for this change (see leaderboard.private.recompute).
+    lock_teams(session, submission.team_id)
     if selected:
-        if submission.status != SubmissionStatus.SCORED:
-            raise ServiceError(f"Only a scored submission can be final; this one is {submission.status.value}.",
-                               field="submission", code="not_scored")
-        # Lock the team so two selections made at once cannot both fit under the limit.
-        session.execute(select(Team.id).where(Team.id == submission.team_id).with_for_update())
         count = session.scalar(select(func.count(Submission.id)).where(
             Submission.team_id == submission.team_id, Submission.selected_final.is_(True))) or 0
         if count >= challenge.max_final_submissions:

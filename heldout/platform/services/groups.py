@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 
 from heldout.challenges.bundle import load_bundle
 from heldout.challenges.errors import BundleErrors
-from heldout.models import Challenge, ChallengeStatus, GroupMembership, StudyGroup, TeamMembership, User
+from heldout.models import (
+    Challenge,
+    ChallengeStatus,
+    GroupMembership,
+    StudyGroup,
+    TeamMembership,
+    User,
+)
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.platform.services.publishing import LoadResult, store_bundle
 from heldout.storage import Storage

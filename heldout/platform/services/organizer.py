@@ -25,7 +25,7 @@ from heldout.challenges.bundle import load_bundle
 from heldout.challenges.errors import BundleError, BundleErrors
 from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionStatus, Team, User
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
-from heldout.platform.services.publishing import LoadResult, _requeue_all, store_bundle
+from heldout.platform.services.publishing import LoadResult, requeue_challenge, store_bundle
 from heldout.runner.queue import enqueue_scoring
 from heldout.storage import Storage
 
@@ -99,8 +99,8 @@ def _save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> None:
         while chunk := stream.read(ARCHIVE_CHUNK):
             written += len(chunk)
             if written > max_bytes:
-                raise ServiceError(f"The bundle is larger than the upload limit of {max_bytes:,} bytes.", field="bundle",
-                                   code="too_large")
+                raise ServiceError(f"The bundle is larger than the upload limit of {max_bytes:,} bytes.",
+                                   field="bundle", code="too_large")
             out.write(chunk)
     if written == 0:
         raise ServiceError("The uploaded file is empty.", field="bundle", code="empty_file")
@@ -170,7 +170,7 @@ def _parse_count(value: str, field: str, label: str) -> int:
 def rescore(session: Session, queue: Queue | None, challenge: Challenge) -> int:
     """Queue every finished submission of the challenge again; returns how many. Enqueued after the commit,
     so no worker can pick up a row that is not yet queued in the database."""
-    attempts = _requeue_all(session, challenge.id)
+    attempts = requeue_challenge(session, challenge.id)
     session.commit()
     if queue is not None:
         for submission_id, attempt in attempts:

@@ -75,7 +75,7 @@ def store_bundle(session: Session, storage: Storage, queue: Queue | None, bundle
     challenge.files = [ChallengeFile(name=f.name, storage_key=stored[f.name], size=f.size, sha256=f.sha256)
                        for f in bundle.files]
     session.flush()
-    rescore = _requeue_all(session, challenge.id) if new_solution and action != "created" else []
+    rescore = requeue_challenge(session, challenge.id) if new_solution and action != "created" else []
     session.commit()
     if queue is not None:
         for submission_id, attempt in rescore:
@@ -128,7 +128,8 @@ def _rules_dict(bundle: Bundle, runtime_keys: dict[str, str]) -> dict:
     return body
 
 
-def _requeue_all(session: Session, challenge_id: int) -> list[tuple[int, int]]:
+def requeue_challenge(session: Session, challenge_id: int) -> list[tuple[int, int]]:
+    """Put every finished submission of a challenge back in the queue; returns (id, attempt) to enqueue after commit."""
     ids = session.scalars(select(Submission.id).where(
         Submission.challenge_id == challenge_id,
         Submission.status.in_((SubmissionStatus.SCORED, SubmissionStatus.FAILED, SubmissionStatus.ERROR)))).all()

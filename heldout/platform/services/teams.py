@@ -21,9 +21,20 @@ from heldout.leaderboard.best import board_changes, refresh_team_best
 from heldout.leaderboard.history import utc_day
 from heldout.models import Challenge, Submission, Team, TeamMembership, User, utcnow
 from heldout.platform.services import catalog
-from heldout.platform.services.errors import Conflict, Forbidden, LimitReached, NotFound, ServiceError
+from heldout.platform.services.errors import (
+    Conflict,
+    Forbidden,
+    LimitReached,
+    NotFound,
+    ServiceError,
+)
 from heldout.platform.services.finals import FinalsView, finals_view
-from heldout.platform.services.submissions import COUNTED, remaining_today, team_for, utc_day_start
+from heldout.platform.services.submissions import (
+    COUNTED,
+    remaining_today,
+    team_for,
+    utc_day_start,
+)
 
 MAX_NAME = 80
 
@@ -243,7 +254,7 @@ def check_merge_limits(session: Session, challenge: Challenge, team_a: int, team
 
 
 def _merge(session: Session, challenge: Challenge, *, into: Team, absorbed: Team, now: datetime) -> None:
-    board_changes(session, challenge, now)
+    board_changes(session, challenge, now, into.id, absorbed.id)
     # The merged team keeps at most the allowed number of final selections: the receiving team's come first.
     kept = session.scalar(select(func.count(Submission.id)).where(
         Submission.team_id == into.id, Submission.selected_final.is_(True))) or 0

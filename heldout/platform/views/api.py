@@ -14,23 +14,32 @@ from flask import Blueprint, jsonify, request, send_file, url_for
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from heldout.leaderboard.public import public_leaderboard
 from heldout.models import utcnow
 from heldout.platform.app import db, services
 from heldout.platform.openapi import openapi_document
 from heldout.platform.ratelimit import retry_after_s
-from heldout.platform.services import accounts, archives, catalog, challenge_pages, checks, submissions
-from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
-from heldout.platform.services.errors import Forbidden, ServiceError
+from heldout.platform.services import (
+    archives,
+    catalog,
+    challenge_pages,
+    checks,
+    finals,
+    leaderboards,
+    submissions,
+    teams,
+)
+from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFilters, paginate, search_challenges
+from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.services.uploads import size_limit
 from heldout.platform.views.credentials import api_user
 from heldout.platform.views.serialize import (
     challenge_card_json,
     challenge_detail_json,
-    challenge_json,
     check_json,
-    leaderboard_row_json,
+    private_board_json,
+    public_board_json,
     submission_json,
+    team_json,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -40,7 +49,7 @@ SUBMIT_ENDPOINTS = ["api.submit", "api.check"]
 # Multipart framing and the message field around the file itself.
 MULTIPART_SLACK = 64 * 1024
 # A status that says more than the service error's own, for clients that only look at the status.
-_STATUS_BY_CODE = {"too_large": 413}
+_STATUS_BY_CODE = {"too_large": 413, "not_scored": 409}
 
 
 # -- errors -----------------------------------------------------------------------------------------------------
@@ -183,17 +192,35 @@ def download_archive(slug: str):  # noqa: ANN201
                      etag=challenge.content_hash[:32], max_age=0)
 
 
+def board_page(challenge, user, *, private: bool, group: str | None, page: int, per_page: int):  # noqa: ANN001, ANN201
+    """A page of the public or private board (the Kaggle methods use it too)."""
+    board_of = leaderboards.private_board if private else leaderboards.public_board
+    try:
+        return board_of(db(), challenge, user, group=group, page=page, per_page=per_page)
+    except ServiceError as exc:
+        if exc.field == "page" and page > 1:
+            # A page past the last one does not exist: "not found", as for any other missing thing.
+            raise NotFound(exc.message, field="page") from None
+        raise
+
+
 @bp.get("/challenges/<slug>/leaderboard")
 def leaderboard(slug: str):  # noqa: ANN201
-    challenge = catalog.get_challenge(db(), api_user(required=False), slug)
+    user = api_user(required=False)
+    challenge = catalog.get_challenge(db(), user, slug)
+    page, per_page, group = _int_arg("page", 1), _int_arg("per_page", 100), request.args.get("group") or None
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise ServiceError(f"Ask for 1 to {MAX_PER_PAGE} rows per page.", field="per_page")
     private = _bool_arg("private")
-    if private:
-        raise Forbidden("The private leaderboard is shown once the organizers reveal it.", field="private",
-                        code="not_revealed")
-    rows = public_leaderboard(db(), challenge)
-    page = paginate(rows, _int_arg("page", 1), _int_arg("per_page", 100))
-    return jsonify({"challenge": slug, "private": private, "leaderboard": [leaderboard_row_json(r) for r in page.items],
-                    "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
+    board = board_page(challenge, user, private=private, group=group, page=page, per_page=per_page)
+    shape = private_board_json if private else public_board_json
+    return jsonify({"challenge": slug, "group": group, **shape(board)})
+
+
+@bp.get("/challenges/<slug>/team")
+def team(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    return jsonify(team_json(teams.team_view(db(), catalog.get_challenge(db(), user, slug), user)))
 
 
 @bp.post("/challenges/<slug>/submissions")
@@ -243,4 +270,10 @@ def show_submission(submission_id: int):  # noqa: ANN201
     return jsonify(body)
 
 
-__all__ = ["bp", "SUBMIT_ENDPOINTS", "error_response", "challenge_json", "accounts"]
+@bp.route("/submissions/<int(max=2147483647):submission_id>/final", methods=["PUT", "DELETE"])
+def select_final(submission_id: int):  # noqa: ANN201
+    """PUT selects the submission as one of the team's finals; DELETE unselects it."""
+    submission = finals.set_final(db(), api_user(required=True), submission_id, request.method == "PUT")
+    body = submission_json(submission)
+    body["url"] = _submission_url(submission.id)
+    return jsonify(body)

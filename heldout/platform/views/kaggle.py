@@ -24,7 +24,6 @@ from datetime import datetime, timezone
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 
-from heldout.leaderboard.public import public_leaderboard
 from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
 from heldout.platform.app import db, services
 from heldout.platform.ratelimit import retry_after_s
@@ -32,6 +31,7 @@ from heldout.platform.services import accounts, catalog, profile, submissions, u
 from heldout.platform.services.challenge_pages import Phase, phase_of
 from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
 from heldout.platform.services.errors import ServiceError
+from heldout.platform.views.api import board_page
 from heldout.platform.views.credentials import api_user
 from heldout.platform.views.serialize import private_visible
 
@@ -295,11 +295,12 @@ def get_leaderboard():  # noqa: ANN201
     challenge = _competition(body)
     number, size = _page(body, 20)
     _bool(body, "overridePublic")  # accepted for compatibility; the public leaderboard is what Kaggle shows
-    page = paginate(public_leaderboard(db(), challenge), number, size)
-    return jsonify({"submissions": [{"teamId": row.team_id, "teamName": row.team_name,
+    board = board_page(challenge, api_user(required=True), private=False, group=None, page=number, per_page=size)
+    # Kaggle shows a team id too; the board does not expose ids, so the client prints its default (0).
+    return jsonify({"submissions": [{"teamName": row.team,
                                      "submissionDate": _date(row.last_entry_at),
-                                     "score": _score(challenge, row.score)} for row in page.items],
-                    "nextPageToken": _next_token(page)})
+                                     "score": _score(challenge, row.score)} for row in board.rows],
+                    "nextPageToken": str(board.page + 1) if board.page < board.pages else ""})
 
 
 # -- security.OAuthService: lets KAGGLE_API_TOKEN hold a Heldout token ----------------------------------------------

@@ -18,5 +18,5 @@ def optional_url(pattern: str, *values: object, method: str = "GET") -> str | No
     for rule in current_app.url_map.iter_rules():
         if method in (rule.methods or ()) and _VARIABLE.sub("<>", rule.rule) == pattern:
             names = _VARIABLE.findall(rule.rule)
-            return url_for(rule.endpoint, **dict(zip(names, values)))
+            return url_for(rule.endpoint, **dict(zip(names, values, strict=False)))
     return None

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from heldout.leaderboard.public import LeaderboardRow
 from heldout.models import Challenge, Submission
+from heldout.platform.services import leaderboards
 from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
 from heldout.platform.services.checks import CheckResult
+from heldout.platform.services.teams import TeamView
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -16,7 +17,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def private_visible(challenge: Challenge) -> bool:
-    return bool(challenge.private_revealed)
+    # One reveal rule for every page and API: the leaderboards service's.
+    return leaderboards.private_visible(challenge)
 
 
 def submission_json(submission: Submission, *, position: int | None = None) -> dict:
@@ -105,9 +107,42 @@ def challenge_detail_json(page: ChallengePage, *, file_url: Callable[[str], str]
     return body
 
 
-def leaderboard_row_json(row: LeaderboardRow) -> dict:
-    return {"rank": row.rank, "team": row.team_name, "team_id": row.team_id, "score": row.score,
-            "entries": row.entries, "last_entry_at": _iso(row.last_entry_at), "submission_id": row.submission_id}
+def _page_fields(board) -> dict:  # noqa: ANN001
+    return {"page": board.page, "pages": board.pages, "total": board.total,
+            "next_page": board.page + 1 if board.page < board.pages else None}
+
+
+def public_board_json(board: leaderboards.PublicBoard) -> dict:
+    rows = [{"rank": r.rank, "team": r.team, "score": r.score, "entries": r.entries,
+             "last_entry_at": _iso(r.last_entry_at), "rank_change": r.rank_change,
+             "ci": [r.ci_low, r.ci_high] if r.ci_low is not None else None, "group_rank": r.group_rank,
+             "is_mine": r.is_mine} for r in board.rows]
+    return {"board": "public", "mode": board.mode, "leaderboard": rows, **_page_fields(board)}
+
+
+def private_board_json(board: leaderboards.PrivateBoard) -> dict:
+    rows = [{"rank": r.rank, "team": r.team, "score": r.private_score, "public_rank": r.public_rank,
+             "shake_up": r.shake_up, "group_rank": r.group_rank, "is_mine": r.is_mine} for r in board.rows]
+    return {"board": "private", "leaderboard": rows, **_page_fields(board)}
+
+
+def team_json(view: TeamView) -> dict:
+    finals = view.finals
+    return {
+        "challenge": view.challenge_slug, "name": view.name, "is_leader": view.is_leader,
+        "members": [{"username": m.username, "joined_at": _iso(m.joined_at), "is_leader": m.is_leader}
+                    for m in view.members],
+        "invite_code": view.invite_code, "max_team_size": view.max_team_size,
+        "merge_deadline": _iso(view.merge_deadline), "teams_open": view.teams_open, "can_leave": view.can_leave,
+        "daily_limit": view.daily_limit, "remaining_today": view.remaining_today,
+        "finals": {
+            "max": finals.max_finals, "selected": finals.selected, "automatic": finals.automatic,
+            "closed": finals.closed, "closes_at": _iso(finals.closes_at),
+            "candidates": [{"submission_id": c.submission_id, "filename": c.filename, "message": c.message,
+                            "submitted_at": _iso(c.submitted_at), "public_score": c.public_score,
+                            "selected": c.selected, "counts": c.counts} for c in finals.candidates],
+        },
+    }
 
 
 def check_json(result: CheckResult) -> dict:

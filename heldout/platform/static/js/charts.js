@@ -10,7 +10,8 @@
   const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
   const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
   const hourFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
+  const secondFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  const HOUR_MS = 3600 * 1000;
 
   function withChartJs(draw) {
     if (window.Chart) return draw();
@@ -27,8 +28,9 @@
   function history(canvas, data) {
     const points = (rows) => rows.map((r) => ({ x: Date.parse(r.t), y: r.score }));
     const times = data.team.concat(data.top).map((r) => Date.parse(r.t));
-    // Within a day or two, days alone would label every tick alike: show the time of day instead.
-    const tickFormat = Math.max.apply(null, times) - Math.min.apply(null, times) < TWO_DAYS_MS ? hourFormat : dayFormat;
+    // Over a short span, days alone would label every tick alike: show the time of day instead.
+    const span = Math.max.apply(null, times) - Math.min.apply(null, times);
+    const tickFormat = span < HOUR_MS ? secondFormat : span < 48 * HOUR_MS ? hourFormat : dayFormat;
     return new window.Chart(canvas, {
       type: "scatter",
       data: {

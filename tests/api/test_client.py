@@ -1,0 +1,230 @@
+"""The `heldout` client commands against the app served over real HTTP on a thread: login, listing,
+downloads that resume and verify checksums, dry runs, submissions, leaderboards, and the errors it prints."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import stat
+import threading
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from heldout.cli import main
+from heldout.models import Challenge, Submission
+from tests.api.conftest import SLUG
+from tests.bundles import perfect_predictions
+
+
+@pytest.fixture
+def server(app):
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "HELDOUT_URL", "HELDOUT_TOKEN", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def heldout(server, home, ada, monkeypatch, capsys):
+    """Run `heldout ARGS...` as ada; returns (exit status, stdout, stderr)."""
+    monkeypatch.setenv("HELDOUT_URL", server)
+    monkeypatch.setenv("HELDOUT_TOKEN", ada.token)
+
+    def run(*args: str):
+        capsys.readouterr()
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
+
+
+def _set(svc, **values):
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        for name, value in values.items():
+            setattr(challenge, name, value)
+        s.commit()
+
+
+# --- login ---------------------------------------------------------------------------------------------------
+
+def test_login_keeps_the_url_and_token_readable_by_the_owner_only(server, home, ada, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(ada.token + "\n"))
+    assert main(["login", "--url", server + "/"]) == 0
+    assert f"logged in to {server} as ada" in capsys.readouterr().out
+    config = home / ".config" / "heldout" / "config.toml"
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+    assert f'url = "{server}"' in config.read_text() and ada.token in config.read_text()
+    # From now on no environment is needed.
+    assert main(["challenges", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_login_with_a_wrong_token_says_so_and_keeps_nothing(server, home, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("hld_wrong\n"))
+    assert main(["login", "--url", server]) == 1
+    assert "The API token is wrong or revoked" in capsys.readouterr().err
+    assert not (home / ".config" / "heldout" / "config.toml").exists()
+
+
+def test_without_a_server_the_client_says_how_to_configure_one(home, capsys):
+    assert main(["submissions", SLUG]) == 1
+    assert "heldout login --url URL" in capsys.readouterr().err
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+def test_challenges_list_as_a_table_csv_and_json(heldout, tiny):
+    status, table, _ = heldout("challenges", "list")
+    assert status == 0 and "slug" in table.splitlines()[0] and SLUG in table
+    _, as_csv, _ = heldout("challenges", "list", "--csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    assert [(r["slug"], r["metric"], r["phase"]) for r in rows] == [(SLUG, "rmse", "active")]
+    _, as_json, _ = heldout("challenges", "list", "--json", "--search", "nothing-like-this")
+    assert json.loads(as_json) == []
+
+
+def test_challenges_show_prints_rules_and_files(heldout, tiny):
+    status, out, _ = heldout("challenges", "show", SLUG)
+    assert status == 0
+    assert "submissions per day  5" in out and "train.csv" in out and "id, y" in out
+    _, as_json, _ = heldout("challenges", "show", SLUG, "--json")
+    assert json.loads(as_json)["rules"]["daily_limit"] == 5
+
+
+def test_download_verifies_checksums_and_skips_what_is_current(heldout, tiny, tmp_path):
+    target = tmp_path / "downloads"
+    status, out, _ = heldout("download", SLUG, "-p", str(target))
+    assert status == 0 and out.count("downloaded") == 3 and "sha256 verified" in out
+    for name in ("train.csv", "test.csv", "sample_submission.csv"):
+        assert (target / name).read_bytes() == (tiny / name).read_bytes()
+    _, again, _ = heldout("download", SLUG, "-p", str(target))
+    assert again.count("up to date") == 3
+
+
+def test_an_interrupted_download_resumes_from_its_partial_file(heldout, tiny, tmp_path):
+    target = tmp_path / "downloads"
+    target.mkdir()
+    content = (tiny / "train.csv").read_bytes()
+    (target / "train.csv.part").write_bytes(content[:300])
+    status, out, _ = heldout("download", SLUG, "-p", str(target))
+    assert status == 0 and f"{target / 'train.csv'}: resumed" in out
+    assert (target / "train.csv").read_bytes() == content and not (target / "train.csv.part").exists()
+
+
+def test_a_corrupt_partial_file_fails_the_checksum_and_is_discarded(heldout, tiny, tmp_path):
+    target = tmp_path / "downloads"
+    target.mkdir()
+    (target / "train.csv.part").write_bytes(b"x" * 300)
+    status, _, err = heldout("download", SLUG, "-p", str(target))
+    assert status == 1 and "does not match its checksum" in err
+    assert not (target / "train.csv.part").exists()
+    assert heldout("download", SLUG, "-p", str(target))[0] == 0
+    assert hashlib.sha256((target / "train.csv").read_bytes()).hexdigest() == \
+        hashlib.sha256((tiny / "train.csv").read_bytes()).hexdigest()
+
+
+# --- checking and submitting ---------------------------------------------------------------------------------
+
+def test_check_says_whether_a_file_would_be_accepted(heldout, tiny, tmp_path):
+    good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+    good.write_bytes(perfect_predictions(tiny))
+    bad.write_bytes(perfect_predictions(tiny).replace(b"\n41,", b"\n41,oops", 1))
+    status, out, _ = heldout("check", SLUG, str(good))
+    assert status == 0 and "40 rows" in out and "would be scored" in out
+    status, out, _ = heldout("check", SLUG, str(bad))
+    assert status == 1 and "not accepted" in out and "oops" in out
+    status, out, _ = heldout("check", SLUG, str(bad), "--json")
+    assert status == 1 and json.loads(out)["details"] == {"column": "y", "rows": [3]}
+
+
+def test_submit_queues_the_file_and_submissions_lists_it(heldout, svc, tiny, tmp_path):
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    status, out, err = heldout("submit", SLUG, str(preds), "-m", "from the cli", "--json")
+    assert status == 0 and json.loads(out)["status"] == "queued" and "queued" in err
+    with svc.sessions() as s:
+        stored = s.scalar(select(Submission))
+        assert stored.message == "from the cli" and svc.storage.open(stored.file_key).read() == preds.read_bytes()
+    _, listed, _ = heldout("submissions", SLUG, "--csv")
+    rows = list(csv.DictReader(io.StringIO(listed)))
+    assert [(r["filename"], r["status"], r["message"]) for r in rows] == [("preds.csv", "queued", "from the cli")]
+
+
+def test_submit_wait_gives_up_after_its_timeout(heldout, tiny, tmp_path):
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    status, _, err = heldout("submit", SLUG, str(preds), "--wait", "--timeout", "0.5")
+    assert status == 3 and "still queued" in err
+
+
+def test_the_leaderboard_prints_csv_for_pipelines(heldout, tiny):
+    status, out, _ = heldout("leaderboard", SLUG, "--csv")
+    assert status == 0 and out.splitlines() == ["rank,team,score,entries,last_entry_at"]
+    status, _, err = heldout("leaderboard", SLUG, "--private")
+    assert status == 1 and "private leaderboard is hidden" in err
+
+
+# --- the documented errors, one line each --------------------------------------------------------------------
+
+def test_refusals_print_the_servers_message(heldout, svc, tiny, tmp_path, monkeypatch):
+    from datetime import timedelta
+
+    from heldout.models import utcnow
+
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    _set(svc, daily_limit=1)
+    assert heldout("submit", SLUG, str(preds))[0] == 0
+    status, _, err = heldout("submit", SLUG, str(preds))
+    assert status == 1 and "used all 1 submissions for today" in err
+
+    _set(svc, daily_limit=5, ends_at=utcnow() - timedelta(hours=1))
+    assert "closed for submissions at" in heldout("submit", SLUG, str(preds))[2]
+
+    _set(svc, ends_at=None)
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        challenge.scoring_spec = {**challenge.scoring_spec, "max_bytes": 100}
+        s.commit()
+    status, _, err = heldout("submit", SLUG, str(preds))
+    assert status == 1 and "larger than this challenge's limit of 100 bytes" in err
+
+    monkeypatch.setenv("HELDOUT_TOKEN", "hld_wrong")
+    status, _, err = heldout("submissions", SLUG)
+    assert status == 1 and err.startswith("heldout: The API token is wrong or revoked")
+
+
+def test_an_unreachable_server_is_one_line(home, monkeypatch, capsys):
+    monkeypatch.setenv("HELDOUT_URL", "http://127.0.0.1:1")
+    assert main(["challenges", "list"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach Heldout at http://127.0.0.1:1" in err
+
+
+def test_the_client_reads_no_server_settings(home, monkeypatch, tmp_path, capsys):
+    # A malformed server variable must not stop a client command, and no instance/ directory appears.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HELDOUT_SANDBOX", "not-a-sandbox")
+    monkeypatch.setenv("HELDOUT_URL", "http://127.0.0.1:1")
+    main(["challenges", "list"])
+    assert "HELDOUT_SANDBOX" not in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "instance")
