@@ -248,6 +248,7 @@ def run(args, engine, url: str) -> int:  # noqa: ANN001
 
     with sessions() as s:
         challenge = s.get(Challenge, challenge_id)
+        s.expunge(challenge)  # detached: the rollbacks below do not make it reload
 
         def query_page():
             s.rollback()

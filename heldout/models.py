@@ -219,6 +219,8 @@ class Submission(Base):
         Index("ix_submissions_status_created", "status", "created_at"),
         Index("ix_submissions_team_created", "team_id", "created_at"),
         Index("ix_submissions_challenge_final", "challenge_id", "selected_final"),
+        # Each team's best public submissions in one index scan: finals chosen automatically at close.
+        Index("ix_submissions_team_public", "team_id", "public_score"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -275,7 +277,8 @@ class TeamBestScore(Base):
     """
 
     __tablename__ = "team_best_scores"
-    __table_args__ = (Index("ix_best_rank", "challenge_id", "rank_key", "submitted_at", "submission_id"),)
+    # team_id last: a page at any offset is found by an index-only scan, then its 100 rows are fetched.
+    __table_args__ = (Index("ix_best_rank", "challenge_id", "rank_key", "submitted_at", "submission_id", "team_id"),)
 
     challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)

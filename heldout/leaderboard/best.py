@@ -5,9 +5,9 @@ the previous best) makes the update idempotent: a rescore, a retry or a
 duplicate job leave the same row behind. It also lets the ladder mode replay a
 team's history in submission order, whatever order the scores arrived in.
 
-This runs in every worker after every score, so it is four statements: lock
-the team and read what the update depends on, mark the private standings
-stale, read the team's scores, write the row.
+This runs in every worker after every score, so it is three statements: lock
+the team and read what the update depends on, read the team's scores, write
+the row (and a fourth, once the private standings are stored: mark them stale).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from heldout.leaderboard.history import (
@@ -54,33 +54,45 @@ def best_submission_order(greater_is_better: bool):  # noqa: ANN201
     return public_submission_order(greater_is_better)
 
 
+# The two reads are built once, with bound parameters: building a statement costs about as much
+# Python time as running it, and this runs after every score.
+
+# Locking the team makes two workers scoring the same team's submissions take turns here, and makes a
+# private-board reader (private.recompute) wait for this transaction.
+_CONTEXT = (
+    select(Challenge.greater_is_better, Challenge.leaderboard_mode, Challenge.rules, Challenge.display_precision,
+           select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == bindparam("challenge_id"))
+           .scalar_subquery().label("snapshot_day"))
+    .select_from(Team).join(Challenge, Challenge.id == Team.challenge_id)
+    .where(Team.id == bindparam("team_id"), Challenge.id == bindparam("challenge_id"))
+    .with_for_update(of=Team)
+)
+
+# Read after the lock, in a statement of its own: a private-board reader that made us wait has committed
+# its state row by now, and it must be marked stale (leaderboard.private.recompute).
+_SCORED = (
+    select(Submission.id, Submission.public_score, Submission.created_at, Submission.public_ci_low,
+           Submission.public_ci_high,
+           select(PrivateBoardState.generation).where(PrivateBoardState.challenge_id == bindparam("challenge_id"))
+           .scalar_subquery().label("private_generation"))
+    .where(Submission.team_id == bindparam("team_id"), Submission.challenge_id == bindparam("challenge_id"),
+           Submission.public_score.is_not(None))
+    .order_by(Submission.created_at.asc(), Submission.id.asc())
+)
+
+
 def refresh_team_best(session: Session, challenge_id: int, team_id: int, *,
                       now: datetime | None = None) -> TeamRow | None:
     """Recompute one team's leaderboard row from its scored submissions; the caller commits."""
     now = now or utcnow()
-    # Locking the team makes two workers scoring the same team's submissions take turns here, and makes
-    # a private-board reader (private.recompute) wait for this transaction.
-    context = session.execute(
-        select(Challenge.id, Challenge.greater_is_better, Challenge.leaderboard_mode, Challenge.rules,
-               Challenge.display_precision,
-               select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge_id)
-               .scalar_subquery().label("snapshot_day"))
-        .select_from(Team).join(Challenge, Challenge.id == Team.challenge_id)
-        .where(Team.id == team_id, Challenge.id == challenge_id)
-        .with_for_update(of=Team)
-    ).first()
+    ids = {"challenge_id": challenge_id, "team_id": team_id}
+    context = session.execute(_CONTEXT, ids).first()
     if context is None:
         return None
     snapshot_if_new_day(session, challenge_id, utc_day(now), context.snapshot_day)
-    # A statement of its own, after the lock: it must see a state row that a reader committed meanwhile.
-    invalidate_private_board(session, challenge_id)
-    scored = session.execute(
-        select(Submission.id, Submission.public_score, Submission.created_at,
-               Submission.public_ci_low, Submission.public_ci_high)
-        .where(Submission.team_id == team_id, Submission.challenge_id == challenge_id,
-               Submission.public_score.is_not(None))
-        .order_by(Submission.created_at.asc(), Submission.id.asc())
-    ).all()
+    scored = session.execute(_SCORED, ids).all()
+    if not scored or scored[0].private_generation is not None:
+        invalidate_private_board(session, challenge_id)
     shown = BoardMode.of(context).board_entry([Entry(s.id, s.public_score, s.created_at) for s in scored])
     _forget_loaded_row(session, challenge_id, team_id)
     if shown is None:

@@ -87,7 +87,8 @@ def recompute(session: Session, challenge: Challenge, *, now: datetime | None = 
     session.execute(delete(PrivateStanding).where(PrivateStanding.challenge_id == challenge.id)
                     .execution_options(synchronize_session=False))
     if rows:
-        session.execute(insert(PrivateStanding), rows)
+        # Core executemany (batched multi-row VALUES): the ORM's bulk path is several times slower here.
+        session.connection().execute(insert(PrivateStanding.__table__), rows)
     session.execute(update(PrivateBoardState).where(PrivateBoardState.challenge_id == challenge.id)
                     .values(computed_generation=generation, challenge_version=challenge.version,
                             computed_at=now or utcnow())

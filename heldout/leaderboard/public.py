@@ -7,10 +7,11 @@ group's view keeps each team's overall rank and numbers the group's teams 1..k.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from heldout.leaderboard.history import utc_day
@@ -45,49 +46,60 @@ class LeaderboardRow:
     group_rank: int | None = None
 
 
-def group_teams(challenge_id: int, group_id: int) -> Select:
+def group_teams(challenge_id, group_id) -> Select:  # noqa: ANN001 - ints or bound parameters
     """Ids of the challenge's teams with at least one member of the study group."""
     return (select(TeamMembership.team_id)
             .join(GroupMembership, GroupMembership.user_id == TeamMembership.user_id)
             .where(TeamMembership.challenge_id == challenge_id, GroupMembership.group_id == group_id))
 
 
-def public_leaderboard(session: Session, challenge: Challenge, *, limit: int | None = None, offset: int = 0,
-                       group_id: int | None = None, now: datetime | None = None) -> list[LeaderboardRow]:
-    """Teams ranked by their board score; ties go to the earlier submission, then the lower id."""
-    today = utc_day(now or utcnow())
-    best = TeamBestScore
-    if group_id is None:
-        # The page's rows first, straight off the index; names and yesterday's ranks for those rows only.
-        page = select(best).where(best.challenge_id == challenge.id).order_by(*board_order())
-        page = page.offset(offset) if offset else page
-        page = page.limit(limit) if limit is not None else page
-        rows = page.subquery()
+@functools.cache
+def _board_query(grouped: bool, limited: bool) -> Select:
+    """The board query, built once per shape with bound parameters (building one costs about what running it does)."""
+    best, challenge_id = TeamBestScore, bindparam("challenge_id")
+    if not grouped:
+        # The page's keys first, by an index-only scan of ix_best_rank however deep the offset; then the
+        # rows, names and yesterday's ranks for those keys only.
+        keys = (select(best.team_id, best.rank_key, best.submitted_at, best.submission_id)
+                .where(best.challenge_id == challenge_id).order_by(*board_order()).offset(bindparam("offset")))
+        keys = (keys.limit(bindparam("limit")) if limited else keys).subquery()
+        rows = select(best).join(keys, (best.challenge_id == challenge_id) & (best.team_id == keys.c.team_id)) \
+            .subquery()
         order = (rows.c.rank_key, rows.c.submitted_at, rows.c.submission_id)
     else:
         # Overall ranks need the whole board, so number it first and filter afterwards.
         rows = select(best, func.row_number().over(order_by=board_order()).label("overall_rank")) \
-            .where(best.challenge_id == challenge.id).subquery()
+            .where(best.challenge_id == challenge_id).subquery()
         order = (rows.c.overall_rank,)
-    # The snapshot's day rides along (one round trip): its ranks count only if it was taken today.
-    snapshot_day = select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge.id).scalar_subquery()
+    # The snapshot's day rides along (no extra round trip): its ranks count only if it was taken today.
+    snapshot_day = select(RankSnapshotDay.day).where(RankSnapshotDay.challenge_id == challenge_id).scalar_subquery()
     query = (select(rows, Team.name, RankSnapshot.rank.label("previous_rank"), snapshot_day.label("snapshot_day"))
              .join(Team, Team.id == rows.c.team_id)
              .outerjoin(RankSnapshot, (RankSnapshot.challenge_id == rows.c.challenge_id)
                         & (RankSnapshot.team_id == rows.c.team_id))
              .order_by(*order))
-    if group_id is not None:
-        query = query.where(rows.c.team_id.in_(group_teams(challenge.id, group_id)))
-        query = query.offset(offset) if offset else query
-        query = query.limit(limit) if limit is not None else query
+    if grouped:
+        query = query.where(rows.c.team_id.in_(group_teams(challenge_id, bindparam("group_id"))))
+        query = query.offset(bindparam("offset"))
+        query = query.limit(bindparam("limit")) if limited else query
+    return query
+
+
+def public_leaderboard(session: Session, challenge: Challenge, *, limit: int | None = None, offset: int = 0,
+                       group_id: int | None = None, now: datetime | None = None) -> list[LeaderboardRow]:
+    """Teams ranked by their board score; ties go to the earlier submission, then the lower id."""
+    today = utc_day(now or utcnow())
+    grouped = group_id is not None
+    params = {"challenge_id": challenge.id, "offset": offset, "limit": limit, "group_id": group_id}
     out = []
-    for position, r in enumerate(session.execute(query), start=offset + 1):
-        rank = position if group_id is None else r.overall_rank
+    for position, r in enumerate(session.execute(_board_query(grouped, limit is not None), params),
+                                 start=offset + 1):
+        rank = r.overall_rank if grouped else position
         out.append(LeaderboardRow(
             rank=rank, team_id=r.team_id, team_name=r.name, score=r.public_score, entries=r.entries,
             last_entry_at=r.last_entry_at, submission_id=r.submission_id, ci_low=r.public_ci_low,
             ci_high=r.public_ci_high, rank_change=rank_change(r.previous_rank, rank) if r.snapshot_day == today else 0,
-            group_rank=None if group_id is None else position))
+            group_rank=position if grouped else None))
     return out
 
 

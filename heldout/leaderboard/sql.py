@@ -7,7 +7,11 @@ on every tie.
 
 from __future__ import annotations
 
+import functools
+
 from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from heldout.models import Submission, TeamBestScore
@@ -32,23 +36,27 @@ def public_submission_order(greater_is_better: bool) -> tuple:
     return (score, Submission.created_at.asc(), Submission.id.asc())
 
 
+_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+
+
 def _dialect_insert(session: Session):  # noqa: ANN202
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # pragma: no cover - Heldout supports these two databases
-        raise NotImplementedError(f"no INSERT ... ON CONFLICT for {dialect}")
-    return dialect_insert
+    return _INSERTS[session.get_bind().dialect.name]
 
 
 def upsert(session: Session, table: Table, values: dict) -> None:
-    """INSERT, or UPDATE the row with the same primary key: one statement instead of a read and a write."""
-    keys = [c.name for c in table.primary_key.columns]
-    statement = _dialect_insert(session)(table).values(**values)
-    session.execute(statement.on_conflict_do_update(
-        index_elements=keys, set_={name: value for name, value in values.items() if name not in keys}))
+    """INSERT, or UPDATE the row with the same primary key: one statement instead of a read and a write.
+
+    ``values`` names every column to write; the statement is built once per database and table.
+    """
+    session.execute(_upsert_statement(session.get_bind().dialect.name, table, tuple(values)), values)
+
+
+@functools.cache
+def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...]):  # noqa: ANN202
+    keys = {c.name for c in table.primary_key.columns}
+    statement = _INSERTS[dialect](table)
+    return statement.on_conflict_do_update(
+        index_elements=sorted(keys), set_={name: statement.excluded[name] for name in columns if name not in keys})
 
 
 def insert_if_absent(session: Session, table: Table, values: dict) -> bool:

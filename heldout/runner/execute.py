@@ -67,8 +67,8 @@ def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001
     base = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes, exit_code=result.exit_code)
     if result.exit_code == 0 and payload and payload.get("ok"):
         ci = payload.get("public_ci")
-        return Outcome(status=SubmissionStatus.SCORED, public_score=float(payload["public_score"]),
-                       private_score=float(payload["private_score"]),
+        return Outcome(status=SubmissionStatus.SCORED, public_score=_score(payload.get("public_score")),
+                       private_score=_score(payload.get("private_score")),
                        public_ci=(float(ci[0]), float(ci[1])) if ci else None,
                        timings=payload.get("timings") or {}, **base)
     if result.exit_code == 2 and payload and isinstance(payload.get("error"), dict):
@@ -79,6 +79,11 @@ def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001
                               + limit_message(result, SCORER_LIMITS) + ".", **base)
     return Outcome.platform_error(
         f"scorer exited with {result.exit_code}: {(result.stderr or '')[-2000:]}", **base)
+
+
+def _score(value) -> float | None:  # noqa: ANN001
+    # A split with no rows has no score (null); everything else is a finite float.
+    return None if value is None else float(value)
 
 
 def run_code(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001

@@ -55,7 +55,8 @@ def test_challenges_are_listed_with_filters_and_pages(client, svc, tiny):
 
 
 def test_bad_list_parameters_name_the_parameter(client):
-    for query, field in (("page=x", "page"), ("page=0", "page"), ("per_page=1000", "per_page"), ("phase=soon", "phase")):
+    for query, field in (("page=x", "page"), ("page=0", "page"), ("per_page=1000", "per_page"),
+                         ("phase=soon", "phase"), ("phase=", "phase")):
         response = client.get(f"/api/v1/challenges?{query}")
         assert response.status_code == 400, query
         assert response.get_json()["code"] == "invalid" and response.get_json()["field"] == field
@@ -303,7 +304,8 @@ def test_a_final_submission_is_selected_and_unselected(client, svc, tiny, ada, g
     assert selected.status_code == 200 and selected.get_json()["selected_final"] is True
     finals = client.get(f"/api/v1/challenges/{SLUG}/team", headers=ada.bearer).get_json()["finals"]
     assert finals["selected"] == 1 and finals["automatic"] is False
-    assert client.delete(f"/api/v1/submissions/{scored}/final", headers=ada.bearer).get_json()["selected_final"] is False
+    unselected = client.delete(f"/api/v1/submissions/{scored}/final", headers=ada.bearer)
+    assert unselected.status_code == 200 and unselected.get_json()["selected_final"] is False
 
     queued = _submit(client, ada, perfect_predictions(tiny)).get_json()["id"]
     unscored = client.put(f"/api/v1/submissions/{queued}/final", headers=ada.bearer)
@@ -331,3 +333,37 @@ def test_the_openapi_document_lists_every_api_route(app, client):
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule.removeprefix("/api/v1"))
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, f"{method} {path} is not in the OpenAPI document"
+
+
+def test_even_a_crash_is_a_json_error(app, client, monkeypatch):
+    from heldout.platform.services import challenge_search
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does, not with the test's traceback
+    monkeypatch.setattr(challenge_search, "challenge_cards", broken)
+    response = client.get("/api/v1/challenges")
+    assert response.status_code == 500 and response.get_json()["code"] == "internal_server_error"
+
+
+def test_the_dry_run_of_code_compiles_it_without_running_it(client, svc, tmp_path, ada):
+    from heldout.platform.services.publishing import load_challenge
+    from tests.bundles import COPY_SAMPLE_PREDICT, write_code_bundle
+
+    with svc.sessions() as s:
+        load_challenge(s, svc.storage, None, write_code_bundle(tmp_path / "code-bundle"))
+
+    def check(data: bytes, name: str) -> dict:
+        return _submit(client, ada, data, slug="tiny-code", name=name, path="check").get_json()
+
+    assert check(COPY_SAMPLE_PREDICT.encode(), "predict.py")["ok"] is True
+    broken = check(b"import csv\nrows = [\n", "predict.py")
+    assert broken["ok"] is False and "does not compile" in broken["message"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("helper.py", "x = 1\n")
+    assert "no predict.py" in check(archive.getvalue(), "code.zip")["message"]
+    assert "code challenge" in check(b"id,y\n", "preds.csv")["message"]
+    with svc.sessions() as s:
+        assert s.scalars(select(Submission)).all() == []

@@ -22,6 +22,12 @@ from tests.bundles import perfect_predictions
 
 
 @pytest.fixture
+def database_url(sqlite_only):
+    # The client is what is tested here: one database is enough.
+    return sqlite_only
+
+
+@pytest.fixture
 def server(app):
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)

@@ -58,7 +58,8 @@ def test_competitions_are_listed_in_kaggles_shape(client, tiny, ada):
 
 
 def test_data_files_are_listed_and_download_through_redirects(client, tiny, ada):
-    files = ApiListDataFilesResponse.from_dict(_call(client, ada, "ListDataFiles", {"competitionName": SLUG}).get_json())
+    listed = _call(client, ada, "ListDataFiles", {"competitionName": SLUG})
+    files = ApiListDataFilesResponse.from_dict(listed.get_json())
     assert sorted((f.name, f.total_bytes) for f in files.files) == sorted(
         (name, (tiny / name).stat().st_size) for name in ("sample_submission.csv", "test.csv", "train.csv"))
 
@@ -89,7 +90,8 @@ def test_a_submission_takes_upload_then_create_and_is_listed(client, tiny, ada):
 
 def test_the_leaderboard_reads_as_kaggles(client, svc, tiny, ada):
     from heldout.leaderboard.best import refresh_team_best
-    from heldout.models import Submission, SubmissionStatus as Status
+    from heldout.models import Submission
+    from heldout.models import SubmissionStatus as Status
 
     ref = _submit(client, ada, perfect_predictions(tiny)).get_json()["ref"]
     with svc.sessions() as s:
@@ -181,3 +183,15 @@ def test_a_body_that_is_not_an_object_names_the_field(client, ada):
     response = client.post(f"{SERVICE}/ListCompetitions", data="[1, 2]", content_type="application/json",
                            headers=ada.basic)
     assert response.status_code == 400 and response.get_json()["field"] == "body"
+
+
+def test_even_a_crash_answers_in_kaggles_shape(app, client, ada, monkeypatch):
+    from heldout.platform.services import challenge_search
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answer as production does, not with the test's traceback
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(challenge_search, "challenge_cards", broken)
+    response = _call(client, ada, "ListCompetitions")
+    assert response.status_code == 500 and response.get_json()["code"] == 500

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import io
 
+import pytest
+
 from tests.api.conftest import SLUG
 from tests.bundles import perfect_predictions
 from tests.platform.conftest import csrf_token
+
+
+@pytest.fixture
+def database_url(sqlite_only):
+    # Limits are counted in Redis, not the database: one database is enough.
+    return sqlite_only
 
 
 def _limits(app, **limits):

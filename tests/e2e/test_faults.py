@@ -61,7 +61,7 @@ def _user_token(stack: Stack) -> str:
 
 
 def test_a_worker_killed_mid_job_is_recovered_and_scores_once(stack, tmp_path):  # noqa: F811
-    stack.env["HELDOUT_RUNNING_DEADLINE_S"] = "3"
+    stack.env.update(HELDOUT_RUNNING_DEADLINE_S="3", HELDOUT_RECONCILE_INTERVAL_S="1")
     bundle = write_code_bundle(tmp_path / "code")
     stack.run("db", "upgrade")
     stack.run("challenges", "load", str(bundle))

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:19:42.020369
+Create Date: 2026-11-22 04:41:39.642458
 """
 from alembic import op
 import sqlalchemy as sa
@@ -197,6 +197,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_submissions_challenge_id'), ['challenge_id'], unique=False)
         batch_op.create_index('ix_submissions_status_created', ['status', 'created_at'], unique=False)
         batch_op.create_index('ix_submissions_team_created', ['team_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_submissions_team_public', ['team_id', 'public_score'], unique=False)
 
     op.create_table('team_memberships',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -243,7 +244,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('challenge_id', 'team_id')
     )
     with op.batch_alter_table('team_best_scores', schema=None) as batch_op:
-        batch_op.create_index('ix_best_rank', ['challenge_id', 'rank_key', 'submitted_at', 'submission_id'], unique=False)
+        batch_op.create_index('ix_best_rank', ['challenge_id', 'rank_key', 'submitted_at', 'submission_id', 'team_id'], unique=False)
 
     # ### end Alembic commands ###
 
@@ -261,6 +262,7 @@ def downgrade() -> None:
 
     op.drop_table('team_memberships')
     with op.batch_alter_table('submissions', schema=None) as batch_op:
+        batch_op.drop_index('ix_submissions_team_public')
         batch_op.drop_index('ix_submissions_team_created')
         batch_op.drop_index('ix_submissions_status_created')
         batch_op.drop_index(batch_op.f('ix_submissions_challenge_id'))

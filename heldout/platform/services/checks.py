@@ -19,7 +19,7 @@ from heldout.challenges.spec import ScoringSpec
 from heldout.challenges.validation import read_solution, read_submission
 from heldout.models import Challenge, SubmissionKind
 from heldout.platform.services.errors import ServiceError, Unavailable
-from heldout.runner.execute import unpack_code
+from heldout.runner.execute import entrypoint_of, unpack_code
 from heldout.storage import Storage
 
 CHUNK = 1024 * 1024
@@ -78,27 +78,26 @@ def _check_predictions(storage: Storage, challenge: Challenge, data: bytes, file
         raise InvalidSubmission(str(exc), field="file",
                                 details={"column": exc.column, "rows": exc.rows}) from None
     columns = [spec.id_column, *spec.target_columns]
+    message = f"{len(submission)} rows with the columns {', '.join(columns)}: this file would be scored."
     return CheckResult(filename, challenge.kind.value, len(data), rows=len(submission), columns=columns,
-                       message=f"{len(submission)} rows with the columns {', '.join(columns)}: this file would be scored.")
+                       message=message)
 
 
 def _check_code(challenge: Challenge, data: bytes, filename: str) -> CheckResult:
+    entrypoint = entrypoint_of(challenge.rules)
     if not filename.lower().endswith((".py", ".zip")):
-        raise ServiceError("This is a code challenge: submit a predict.py file or a .zip with predict.py.",
-                           field="file")
+        raise InvalidSubmission(f"This is a code challenge: submit a {entrypoint} file or a .zip with {entrypoint}.",
+                                field="file")
     with tempfile.TemporaryDirectory(prefix="heldout-check-") as tmp:
         upload, code_dir = Path(tmp) / "upload", Path(tmp) / "code"
         upload.write_bytes(data)
         code_dir.mkdir()
-        problem = unpack_code(upload, filename, code_dir)
+        # The runner's own unpacking: the same rules (safe paths, no links, size) and the same messages.
+        problem = unpack_code(upload, filename, code_dir, entrypoint=entrypoint)
         if problem:
             raise InvalidSubmission(problem, field="file")
-        entrypoint = (((challenge.rules or {}).get("code") or {}).get("entrypoint")) or "predict.py"
-        script = code_dir / entrypoint
-        if not script.is_file():
-            raise InvalidSubmission(f"There is no {entrypoint} to run.", field="file")
         try:
-            compile(script.read_bytes(), entrypoint, "exec")
+            compile((code_dir / entrypoint).read_bytes(), entrypoint, "exec")
         except (SyntaxError, ValueError) as exc:
             line = f" on line {exc.lineno}" if getattr(exc, "lineno", None) else ""
             raise InvalidSubmission(f"{entrypoint} does not compile{line}: {getattr(exc, 'msg', exc)}",

@@ -40,6 +40,11 @@ class StagedUpload:
         return f"uploads/{hashlib.sha256(self.token.encode()).hexdigest()[:40]}.upload"
 
 
+def size_limit(challenge: Challenge, server_limit: int) -> int:
+    """The most bytes one submission to ``challenge`` may have."""
+    return int((challenge.scoring_spec or {}).get("max_bytes") or server_limit)
+
+
 def _signer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
@@ -67,11 +72,6 @@ def read_token(secret_key: str, token: str) -> StagedUpload:
     except BadSignature:
         raise NotFound("No such upload.", field="token") from None
     return StagedUpload(token, int(data["u"]), int(data["c"]), str(data["f"]))
-
-
-def size_limit(challenge: Challenge, server_limit: int) -> int:
-    """The most bytes one submission to ``challenge`` may have."""
-    return int((challenge.scoring_spec or {}).get("max_bytes") or server_limit)
 
 
 def receive_upload(session: Session, storage: Storage, secret_key: str, token: str, stream: BinaryIO, *,

@@ -19,10 +19,11 @@ makes the submission from it.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
 from heldout.platform.app import db, services
@@ -63,6 +64,12 @@ def _rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
     retry = retry_after_s()
     return _kaggle_error(429, f"{exc.description} Try again in {retry} seconds.", "rate_limited",
                          headers={"Retry-After": str(retry)})
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):  # noqa: ANN202
+    # Even a crash must answer in Kaggle's shape: the client compares "code" with 400.
+    return _kaggle_error(exc.code or 500, exc.description or exc.name, (exc.name or "error").lower().replace(" ", "_"))
 
 
 @bp.before_request
@@ -137,7 +144,7 @@ def _date(value: datetime | None) -> str | None:
     # Kaggle's format: naive UTC, milliseconds, a trailing Z.
     if value is None:
         return None
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def _score(challenge: Challenge, value: float | None) -> str | None:
