@@ -241,11 +241,16 @@ def run(args, engine, url: str) -> int:  # noqa: ANN001
 
     rows: list[tuple[str, int, float, float, str]] = []
     rng = random.Random(5)
+    load_before = os.getloadavg()[0]
     pages = max(1, args.teams // 100)
 
     def record(label: str, values: list[float], target: str) -> None:
         rows.append((label, len(values), pct(values, 0.5), pct(values, 0.95), target))
 
+    with engine.connect() as connection:
+        # What this machine's database costs at all, to read the figures below against.
+        record("baseline: one round trip (SELECT 1)",
+               timed(lambda: connection.execute(text("SELECT 1")).scalar(), args.runs), "")
     with sessions() as s:
         challenge = s.get(Challenge, challenge_id)
         s.expunge(challenge)  # detached: the rollbacks below do not make it reload
@@ -302,7 +307,8 @@ def run(args, engine, url: str) -> int:  # noqa: ANN001
                      max(50, args.runs // 3)), "")
 
     print(f"Heldout leaderboard bench: PostgreSQL {version}, {args.teams:,} teams, {submissions:,} scored "
-          f"submissions (seeded in {seeded_s:.1f} s)")
+          f"submissions (seeded in {seeded_s:.1f} s); {os.cpu_count()} CPUs, load average "
+          f"{load_before:.1f} before and {os.getloadavg()[0]:.1f} after the measurements")
     print(f"{'measure':<58} {'n':>5} {'p50 ms':>9} {'p95 ms':>9}  target")
     for label, n, p50, p95, target in rows:
         print(f"{label:<58} {n:>5} {p50:>9.2f} {p95:>9.2f}  {target}")

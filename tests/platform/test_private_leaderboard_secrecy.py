@@ -235,3 +235,37 @@ def test_a_group_challenge_is_indistinguishable_from_a_missing_one_for_non_membe
             assert normalised(secret_response, SECRET_SLUG) == normalised(missing_response, MISSING_SLUG), rule.rule
     assert compared >= 8
     assert client.get("/teams/join/code-secret").status_code == 404
+
+
+def test_the_private_board_appears_when_the_challenge_ends_to_the_second(session):
+    from heldout.platform.services import leaderboards
+    from heldout.platform.services.errors import Forbidden
+
+    end = utcnow().replace(microsecond=0) + timedelta(days=1)
+    challenge = make_challenge(session, ends_at=end)
+    session.commit()
+    assert not leaderboards.private_visible(challenge, end - timedelta(seconds=1))
+    with pytest.raises(Forbidden, match="hidden until the challenge ends at") as hidden:
+        leaderboards.private_board(session, challenge, None, now=end - timedelta(seconds=1))
+    assert hidden.value.code == "private_hidden"
+    assert leaderboards.private_visible(challenge, end)
+    assert leaderboards.private_board(session, challenge, None, now=end).rows == []
+
+
+def test_only_the_organizer_can_reveal_the_private_board_early(app, client, world):
+    url = f"/c/{SLUG}/leaderboard/reveal"
+    login(client, world["users"]["ada"])
+    client.post(url, data={"csrf_token": csrf_token(client, f"/c/{SLUG}/leaderboard")})
+    assert client.get(f"/c/{SLUG}/leaderboard?board=private").status_code == 403
+    with app.extensions["heldout"].sessions() as s:
+        organizer = make_user(s, "organizer", is_organizer=True)
+        s.get(Challenge, world["challenge"]).created_by_id = organizer.id
+        s.commit()
+        organizer_id = organizer.id
+    login(client, organizer_id)
+    page = client.get(f"/c/{SLUG}/leaderboard").get_data(as_text=True)
+    assert "Reveal the private leaderboard now" in page
+    client.post(url, data={"csrf_token": csrf_token(client, f"/c/{SLUG}/leaderboard")})
+    login(client, world["users"]["ada"])
+    revealed = client.get(f"/c/{SLUG}/leaderboard?board=private").get_data(as_text=True)
+    assert "0.73183" in revealed and "Shake-up" in revealed
