@@ -90,10 +90,11 @@ def postgres_database_url():  # noqa: ANN201
 
 
 def _truncate(url: str) -> None:
+    # DELETE is several times faster than TRUNCATE on the small tables a test leaves behind.
     engine = make_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
     engine.dispose()
 
 

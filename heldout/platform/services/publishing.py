@@ -72,15 +72,28 @@ def store_bundle(session: Session, storage: Storage, queue: Queue | None, bundle
     _copy_metadata(challenge, bundle)
     challenge.solution_key = solution_key
     challenge.rules = _rules_dict(bundle, runtime)
-    challenge.files = [ChallengeFile(name=f.name, storage_key=stored[f.name], size=f.size, sha256=f.sha256)
-                       for f in bundle.files]
-    session.flush()
+    _replace_files(session, challenge, bundle, stored)
     rescore = requeue_challenge(session, challenge.id) if new_solution and action != "created" else []
     session.commit()
     if queue is not None:
         for submission_id, attempt in rescore:
             enqueue_scoring(queue, submission_id, attempt)
     return LoadResult(bundle.slug, challenge.id, action, rescored=len(rescore))
+
+
+def _replace_files(session: Session, challenge: Challenge, bundle: Bundle, stored: dict[str, str]) -> None:
+    """Point the challenge at the new files: rows are updated in place by name, so the
+    (challenge, name) unique key never sees an old and a new row at once."""
+    current = {f.name: f for f in challenge.files}
+    for f in bundle.files:
+        row = current.pop(f.name, None)
+        if row is None:
+            row = ChallengeFile(name=f.name)
+            challenge.files.append(row)
+        row.storage_key, row.size, row.sha256 = stored[f.name], f.size, f.sha256
+    for gone in current.values():
+        challenge.files.remove(gone)
+    session.flush()
 
 
 def _store(storage: Storage, key: str, source: Path) -> str:
