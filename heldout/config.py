@@ -31,8 +31,8 @@ class Settings:
     secret_key: str = ""
     production: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
-    # How long a submission may stay `running` before the reconciler re-queues it.
-    running_deadline_s: int = 600
+    # A running submission whose worker has not renewed its lease for this long is re-queued.
+    running_deadline_s: int = 60
     # How often each worker rebuilds the queue from the database.
     reconcile_interval_s: int = 30
     extra: dict = field(default_factory=dict)
@@ -78,7 +78,7 @@ class Settings:
                 )
             secret_key = _persisted_secret(data_dir)
         max_upload = _parse_int(env, "HELDOUT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
-        deadline = _parse_int(env, "HELDOUT_RUNNING_DEADLINE_S", 600)
+        deadline = _parse_int(env, "HELDOUT_RUNNING_DEADLINE_S", 60)
         pool_size = _parse_int(env, "HELDOUT_SANDBOX_POOL_SIZE", 2, allow_zero=True)
         reconcile_interval = _parse_int(env, "HELDOUT_RECONCILE_INTERVAL_S", 30)
         return cls(

@@ -248,6 +248,8 @@ class Submission(Base):
     # When it last entered the queue (creation, retry or rescore): queue wait is measured from here.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Renewed by the worker while it runs the submission: a stale lease means the worker died.
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     queue_wait_s: Mapped[float | None] = mapped_column(Float)
     run_s: Mapped[float | None] = mapped_column(Float)

@@ -29,7 +29,7 @@ def claim_submission(session: Session, submission_id: int, *, now: datetime | No
     result = session.execute(
         update(Submission)
         .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
-        .values(status=SubmissionStatus.RUNNING, run_token=token, started_at=now,
+        .values(status=SubmissionStatus.RUNNING, run_token=token, started_at=now, heartbeat_at=now,
                 queue_wait_s=max(0.0, (now - queued_at).total_seconds()))
         .execution_options(synchronize_session=False)
     )
@@ -80,6 +80,18 @@ def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now
     return result.rowcount == 1
 
 
+def renew_lease(session: Session, task: ScoringTask, *, now: datetime | None = None) -> bool:
+    """Tell the reconciler this run is alive; False when another run has taken the submission over."""
+    result = session.execute(
+        update(Submission)
+        .where(Submission.id == task.submission_id, Submission.run_token == task.run_token,
+               Submission.status == SubmissionStatus.RUNNING)
+        .values(heartbeat_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff for platform errors: 5 s, 10 s, 20 s, … capped at 10 minutes."""
     return timedelta(seconds=min(600, 5 * 2 ** max(0, attempts - 1)))
@@ -96,7 +108,7 @@ def requeue(session: Session, submission_id: int, *, now: datetime | None = None
         update(Submission)
         .where(*conditions)
         .values(status=SubmissionStatus.QUEUED, run_token=None, queued_at=now, retry_at=None,
-                started_at=None, attempts=Submission.attempts + 1)
+                started_at=None, heartbeat_at=None, attempts=Submission.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:

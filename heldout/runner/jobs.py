@@ -12,6 +12,7 @@ from heldout.models import Submission, SubmissionStatus
 from heldout.runner.claims import claim_submission, record_outcome, requeue
 from heldout.runner.context import current_context
 from heldout.runner.execute import run_code, score_predictions
+from heldout.runner.lease import LeaseKeeper
 from heldout.runner.outcome import Outcome
 from heldout.runner.reinforcement import run_reinforcement
 from heldout.runner.sandbox.base import SandboxUnavailable
@@ -28,14 +29,10 @@ def score_submission(submission_id: int) -> str:
         log.info("submission %s is not queued; nothing to do", submission_id)
         return "skipped"
     started = time.monotonic()
+    lease_interval = max(0.5, context.settings.running_deadline_s / 4)
     try:
-        sandbox = context.sandbox
-        if task.scoring_spec.get("task_type") == "reinforcement":
-            outcome = run_reinforcement(sandbox, context.storage, task)
-        elif task.kind == "code":
-            outcome = run_code(sandbox, context.storage, task)
-        else:
-            outcome = score_predictions(sandbox, context.storage, task)
+        with LeaseKeeper(context.sessions, task, lease_interval):
+            outcome = _run(context.sandbox, context.storage, task)
     except SandboxUnavailable as exc:
         outcome = Outcome.platform_error(f"sandbox unavailable: {exc}")
     except Exception as exc:  # noqa: BLE001 - recorded as a platform error, then re-raised so RQ marks the job failed
@@ -52,6 +49,14 @@ def score_submission(submission_id: int) -> str:
         return "discarded"
     log.info("submission %s %s in %.2fs", submission_id, outcome.status.value, time.monotonic() - started)
     return outcome.status.value
+
+
+def _run(sandbox, storage, task) -> Outcome:  # noqa: ANN001
+    if task.scoring_spec.get("task_type") == "reinforcement":
+        return run_reinforcement(sandbox, storage, task)
+    if task.kind == "code":
+        return run_code(sandbox, storage, task)
+    return score_predictions(sandbox, storage, task)
 
 
 def rescore_submission(submission_id: int) -> str:

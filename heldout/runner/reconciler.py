@@ -3,7 +3,9 @@
 Run by every worker at start and then periodically. It re-enqueues
 submissions that are ``queued`` but have no job (Redis flushed, enqueue
 failed), ``running`` past their deadline (the worker died), and ``error``
-whose retry time has come.
+whose retry time has come. A running submission counts as stuck when its
+worker has not renewed its lease for ``running_deadline_s``, however long the
+run itself is allowed to take.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rq import Queue
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from heldout.db import session_scope
@@ -42,18 +44,20 @@ def reconcile(sessions: sessionmaker[Session], queue: Queue, *, running_deadline
     with session_scope(sessions) as session:
         stale = now - timedelta(seconds=running_deadline_s)
         rows = session.execute(
-            select(Submission.id, Submission.status, Submission.attempts, Submission.started_at, Submission.retry_at)
+            select(Submission.id, Submission.status, Submission.attempts,
+                   func.coalesce(Submission.heartbeat_at, Submission.started_at), Submission.retry_at)
             .where(or_(Submission.status == SubmissionStatus.QUEUED,
                        Submission.status == SubmissionStatus.RUNNING,
                        Submission.status == SubmissionStatus.ERROR))
             .order_by(Submission.id)
         ).all()
-        for sid, status, attempts, started_at, retry_at in rows:
+        for sid, status, attempts, alive_at, retry_at in rows:
             if status == SubmissionStatus.QUEUED:
                 if job_id_for(sid, attempts) not in in_queue:
                     to_enqueue.append((sid, attempts))
             elif status == SubmissionStatus.RUNNING:
-                if started_at is not None and started_at < stale:
+                # The running worker renews its lease; one that stopped renewing has died.
+                if alive_at is not None and alive_at < stale:
                     attempt = requeue(session, sid, now=now, from_statuses=(SubmissionStatus.RUNNING,))
                     if attempt is not None:
                         report.recovered_running += 1

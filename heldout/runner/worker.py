@@ -31,8 +31,9 @@ class ReconcilerThread(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(self.interval_s):
-            # Exited sandboxes younger than this may still be read by their own worker.
-            _clean_leftover_sandboxes(self.context, max_age_s=600)
+            # Results stream out while a sandbox runs, so a stopped one is garbage; the age only spares
+            # one that another worker has created but not yet started.
+            _clean_leftover_sandboxes(self.context, max_age_s=30)
             try:
                 reconcile(self.context.sessions, scoring_queue(self.context.redis),
                           running_deadline_s=self.context.settings.running_deadline_s)

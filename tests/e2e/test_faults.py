@@ -134,6 +134,10 @@ def test_a_docker_daemon_lost_mid_job_is_an_error_that_is_retried(stack, tmp_pat
     scored = _wait_for(lambda: _rows(database)[0][sid] if _rows(database)[0][sid].status == SubmissionStatus.SCORED
                        else None, 90, "the retried submission to be scored", stack)
     assert scored.attempts == 2 and scored.public_score == pytest.approx(0.1, abs=0.05)
+    # The sandbox orphaned when the daemon went away is removed by the worker's periodic clean-up.
+    _wait_for(lambda: not subprocess.run(["docker", "ps", "-aq", "--filter", "label=heldout.sandbox"],
+                                         capture_output=True, text=True).stdout.strip(), 90,
+              "the orphaned sandbox to be removed", stack)
     stack.stop()
     assert not subprocess.run(["docker", "ps", "-aq", "--filter", "label=heldout.sandbox"],
                               capture_output=True, text=True).stdout.strip()

@@ -156,3 +156,29 @@ def test_the_best_score_follows_the_direction_and_ties_go_to_the_earlier(context
     with context.sessions() as s:
         best = s.get(TeamBestScore, (challenge.id, entry[2].id))
     assert best.submission_id == ids[1] and best.entries == 3
+
+
+def test_a_long_run_whose_worker_renews_its_lease_is_left_alone(context, session, entry):
+    sid = _submit(session, context, entry)
+    started = utcnow() - timedelta(hours=1)
+    with context.sessions() as s:
+        task = claims.claim_submission(s, sid, now=started)
+        s.commit()
+    with context.sessions() as s:
+        assert claims.renew_lease(s, task, now=utcnow() - timedelta(seconds=10))
+        s.commit()
+    queue = scoring_queue(context.redis)
+    assert reconcile(context.sessions, queue, running_deadline_s=60).recovered_running == 0
+    assert _get(context.sessions, sid).status == SubmissionStatus.RUNNING
+
+
+def test_a_run_that_lost_its_submission_cannot_renew_the_lease(context, session, entry):
+    sid = _submit(session, context, entry)
+    with context.sessions() as s:
+        stale = claims.claim_submission(s, sid)
+        s.commit()
+    with context.sessions() as s:
+        claims.requeue(s, sid, from_statuses=(SubmissionStatus.RUNNING,))
+        s.commit()
+    with context.sessions() as s:
+        assert claims.renew_lease(s, stale) is False

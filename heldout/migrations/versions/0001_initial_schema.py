@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:41:39.642458
+Create Date: 2026-11-22 05:10:43.474379
 """
 from alembic import op
 import sqlalchemy as sa
@@ -178,6 +178,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('queue_wait_s', sa.Float(), nullable=True),
     sa.Column('run_s', sa.Float(), nullable=True),
