@@ -24,18 +24,17 @@ import time
 _STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
-import traceback  # noqa: E402
 
 from .errors import SubmissionError  # noqa: E402
+from .result_file import EXIT_INTERNAL, EXIT_OK, EXIT_SUBMISSION, report  # noqa: E402,F401
 from .scoring import score_submission  # noqa: E402
 from .spec import ScoringSpec  # noqa: E402
 from .validation import read_solution, read_submission  # noqa: E402
 
 _IMPORT_S = time.perf_counter() - _STARTED
 
-EXIT_OK, EXIT_INTERNAL, EXIT_SUBMISSION = 0, 1, 2
+
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,32 +72,10 @@ def _run(args) -> dict:
     return {"ok": True, **result.to_dict(), "timings": timings}
 
 
-def _write(payload: dict, out: str | None) -> None:
-    text = json.dumps(payload, allow_nan=False)  # NaN is not JSON: better to fail here than downstream
-    if out is None:
-        print(text)
-    else:
-        with open(out, "w", encoding="utf-8") as stream:
-            stream.write(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        payload = _run(args)
-        _write(payload, args.out)
-        return EXIT_OK
-    except SubmissionError as exc:
-        _write({"ok": False, "error": exc.to_dict()}, args.out)
-        return EXIT_SUBMISSION
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"heldout.challenges: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        try:
-            _write({"ok": False, "internal": True}, args.out)
-        except Exception:
-            pass
-        return EXIT_INTERNAL
+    return report(lambda: _run(args), args.out, prog="heldout.challenges",
+                  participant_fault=lambda exc: exc if isinstance(exc, SubmissionError) else None)
 
 
 if __name__ == "__main__":

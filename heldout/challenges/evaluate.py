@@ -30,7 +30,6 @@ import json
 import os
 import sys
 import time
-import traceback
 
 from .environments import make_environment
 from .episodes import connect_fifos, read_episodes, run_episodes_over, write_returns
@@ -38,7 +37,7 @@ from .errors import SubmissionError
 from .scoring import score_files
 from .spec import ScoringSpec
 
-EXIT_OK, EXIT_INTERNAL, EXIT_SUBMISSION = 0, 1, 2
+from .result_file import EXIT_INTERNAL, EXIT_OK, EXIT_SUBMISSION, report  # noqa: E402,F401
 STARTUP_TIMEOUT_S = 60.0
 
 
@@ -101,28 +100,11 @@ def _evaluate(args) -> dict:
     return {"ok": True, **result.to_dict(), "timings": timings}
 
 
-def _write(payload: dict, out: str) -> None:
-    text = json.dumps(payload, allow_nan=False)
-    with open(out, "w", encoding="utf-8") as stream:
-        stream.write(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        _write(_evaluate(args), args.out)
-        return EXIT_OK
-    except _PolicyFault as fault:
-        _write({"ok": False, "error": fault.args[0].to_dict()}, args.out)
-        return EXIT_SUBMISSION
-    except Exception as exc:
-        traceback.print_exc()
-        print(f"heldout.challenges.evaluate: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        try:
-            _write({"ok": False, "internal": True}, args.out)
-        except Exception:
-            pass
-        return EXIT_INTERNAL
+    # Only faults of the policy are the participant's: a SubmissionError from scoring our own returns is ours.
+    return report(lambda: _evaluate(args), args.out, prog="heldout.challenges.evaluate",
+                  participant_fault=lambda exc: exc.args[0] if isinstance(exc, _PolicyFault) else None)
 
 
 if __name__ == "__main__":

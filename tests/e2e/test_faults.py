@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from heldout.db import make_engine, make_session_factory
 from heldout.models import Submission, SubmissionStatus, TeamBestScore
 from tests.bundles import COPY_SAMPLE_PREDICT, perfect_predictions, write_code_bundle, write_tiny_bundle
-from tests.conftest import REDIS_URL
 from tests.e2e.test_end_to_end import Stack, _wait_for, stack  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.e2e

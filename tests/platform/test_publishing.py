@@ -1,7 +1,6 @@
 """Loading bundles: a repeat is a no-op, a changed solution is a new version that re-queues every submission,
 and a broken bundle stores nothing."""
 
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select

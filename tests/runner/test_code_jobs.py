@@ -3,7 +3,6 @@ and the next submission still scores."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

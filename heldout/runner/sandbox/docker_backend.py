@@ -37,7 +37,7 @@ import uuid
 from pathlib import Path
 
 from . import _protocol as proto
-from .base import Limits, RunRequest, RunResult, SandboxError, SandboxUnavailable, describe_limit
+from .base import RunRequest, RunResult, SandboxError, SandboxUnavailable, describe_limit
 
 log = logging.getLogger(__name__)
 
