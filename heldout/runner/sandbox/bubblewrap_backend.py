@@ -109,6 +109,11 @@ class BubblewrapSandbox:
             os.close(w)
             data_fds.append(r)
             a += ["--ro-bind-data", str(r), dest]
+        # The tmpfs mounts come before the binds: a Python prefix or package that lives under /tmp
+        # (a checkout in a temporary directory) must stay visible on top of the sandbox's own /tmp.
+        a += ["--proc", "/proc", "--dev", "/dev",
+              "--perms", "1777", "--size", str(min(lim.tmpfs_bytes, 64 << 20)), "--tmpfs", "/dev/shm",
+              "--perms", "1777", "--size", str(lim.tmpfs_bytes), "--tmpfs", "/tmp"]
         for p in self.python_prefixes:
             if not (str(p) == "/usr" or str(p).startswith("/usr/")):
                 a += ["--ro-bind", str(p), str(p)]
@@ -117,10 +122,7 @@ class BubblewrapSandbox:
               "--ro-bind", str(pkg / "challenges"), "/opt/heldout/heldout/challenges"]
         for m in request.mounts:
             a += ["--ro-bind" if m.read_only else "--bind", str(Path(m.source).resolve()), m.target]
-        a += ["--proc", "/proc", "--dev", "/dev",
-              "--perms", "1777", "--size", str(min(lim.tmpfs_bytes, 64 << 20)), "--tmpfs", "/dev/shm",
-              "--perms", "1777", "--size", str(lim.tmpfs_bytes), "--tmpfs", "/tmp",
-              "--perms", "1777", "--size", str(lim.output_bytes), "--tmpfs", proto.OUTPUT_TARGET,
+        a += ["--perms", "1777", "--size", str(lim.output_bytes), "--tmpfs", proto.OUTPUT_TARGET,
               "--remount-ro", "/dev", "--remount-ro", "/", "--chdir", "/"]
         a += ["--", str(Path(self.python_prefixes[-1]) / "bin" / "python3"), "-I", "-S", "-c",
               proto.supervisor_source()]
