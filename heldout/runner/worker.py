@@ -46,7 +46,8 @@ def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s
     """Work the scoring queue (on the calling thread: RQ installs signal handlers)."""
     configure(context)
     queue = scoring_queue(context.redis)
-    _clean_leftover_sandboxes(context)
+    # Spares containers another worker on this daemon has just created and not yet started.
+    _clean_leftover_sandboxes(context, max_age_s=30)
     reconcile(context.sessions, queue, running_deadline_s=context.settings.running_deadline_s)
     thread = None
     if not burst:

@@ -26,6 +26,14 @@ def _submit_via_api(stack: Stack, base_api, token: str, slug: str, filename: str
     return response.json()["id"]
 
 
+def _stopped_sandboxes() -> list[str]:
+    found = []
+    for status in ("exited", "created", "dead"):
+        found += subprocess.run(["docker", "ps", "-aq", "--filter", "label=heldout.sandbox", "--filter",
+                                 f"status={status}"], capture_output=True, text=True).stdout.split()
+    return found
+
+
 def _rows(database_url: str):
     engine = make_engine(database_url)
     with make_session_factory(engine)() as s:
@@ -82,7 +90,9 @@ def test_a_worker_killed_mid_job_is_recovered_and_scores_once(stack, tmp_path): 
     rows, bests = _rows(stack.env["HELDOUT_DATABASE_URL"])
     assert rows[sid].attempts == 2
     assert len(bests) == 1 and bests[0].entries == 1
-    # Once the workers stop, nothing of theirs is left: not the killed one's sandbox, not the pools.
+    # The dead worker's sandboxes stop by themselves and the living worker's clean-up removes them;
+    # once the workers stop, nothing is left at all.
+    _wait_for(lambda: not _stopped_sandboxes(), 90, "the dead worker's sandboxes to be removed", stack)
     stack.stop()
     assert not subprocess.run(["docker", "ps", "-aq", "--filter", "label=heldout.sandbox"],
                               capture_output=True, text=True).stdout.strip()

@@ -130,11 +130,20 @@ class PrestartedPool:
             if time.monotonic() - slot.created > self.max_idle_s:  # stale: replace, never reuse
                 self._reaper_q.put(slot)
                 slot = None
-        self.stats["pooled"] += 1
-        t0 = time.monotonic()
+        import docker.errors
+
         try:
             self._populate(slot, request)
             self._update_limits(slot, request.limits)
+        except docker.errors.NotFound:
+            # The idle container was removed under us (an operator, a clean-up): a fresh one serves instead.
+            self._reaper_q.put(slot)
+            self._wake.set()
+            self.stats["cold"] += 1
+            return self.backend.run(request)
+        self.stats["pooled"] += 1
+        t0 = time.monotonic()
+        try:
             result = self.backend.exchange(slot.cid, slot.sock, request)
         finally:
             # Replace and remove only now: on a small worker, starting a
