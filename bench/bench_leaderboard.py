@@ -36,6 +36,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import pct, timed  # noqa: E402
 
 from heldout.db import make_engine, make_session_factory, session_scope  # noqa: E402
 from heldout.leaderboard import private  # noqa: E402
@@ -57,20 +60,6 @@ SLUG = "bench-race"
 TARGETS = {"public": 50.0, "record": 10.0, "close": 5000.0}
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def timed(fn: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def copy_rows(raw, table: str, columns: list[str], lines: list[str]) -> None:

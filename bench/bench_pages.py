@@ -30,6 +30,9 @@ from sqlalchemy import insert
 from werkzeug.security import generate_password_hash
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import pct, timed  # noqa: E402
 
 from heldout.config import Settings  # noqa: E402
 from heldout.db import make_engine, make_session_factory, session_scope  # noqa: E402
@@ -51,20 +54,6 @@ LEARNER = "learner1"
 PASSWORD = "bench-password"
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def timed(fn: Callable[[], object], runs: int, warmup: int = 5) -> list[float]:
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def seed(database_url: str, teams: int, per_team: int, now: datetime) -> None:

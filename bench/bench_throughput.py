@@ -25,6 +25,9 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import pct  # noqa: E402
 
 from sqlalchemy import create_engine, select, text  # noqa: E402
 
@@ -44,10 +47,6 @@ ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/13"
 COPY_PREDICT = b"import shutil\nshutil.copyfile('/data/answers.csv', '/output/submission.csv')\n"
 
-
-def pct(values: list[float], q: float) -> float:
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
 class Bench:
