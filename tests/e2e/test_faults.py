@@ -66,15 +66,19 @@ def _user_token(stack: Stack) -> str:
     return stack.run("tokens", "create", "ada").strip()
 
 
-def test_a_worker_killed_mid_job_is_recovered_and_scores_once(stack, tmp_path):  # noqa: F811
-    stack.env.update(HELDOUT_RUNNING_DEADLINE_S="3", HELDOUT_RECONCILE_INTERVAL_S="1")
-    bundle = write_code_bundle(tmp_path / "code")
+def _slow_code_submission(stack: Stack, tmp_path, *, seconds: float) -> int:  # noqa: ANN001
+    """A served code challenge and one queued submission whose predict.py takes ``seconds``."""
     stack.run("db", "upgrade")
-    stack.run("challenges", "load", str(bundle))
+    stack.run("challenges", "load", str(write_code_bundle(tmp_path / "code")))
     token = _user_token(stack)
     api = _serve(stack)
-    slow = "import time; time.sleep(4)\n" + COPY_SAMPLE_PREDICT
-    sid = _submit_via_api(stack, api, token, "tiny-code", "predict.py", slow.encode())
+    slow = f"import time; time.sleep({seconds})\n" + COPY_SAMPLE_PREDICT
+    return _submit_via_api(stack, api, token, "tiny-code", "predict.py", slow.encode())
+
+
+def test_a_worker_killed_mid_job_is_recovered_and_scores_once(stack, tmp_path):  # noqa: F811
+    stack.env.update(HELDOUT_RUNNING_DEADLINE_S="3", HELDOUT_RECONCILE_INTERVAL_S="1")
+    sid = _slow_code_submission(stack, tmp_path, seconds=4)
     worker = stack.start("worker-1", "worker", "--name", "doomed")
     _wait_for(lambda: _rows(stack.env["HELDOUT_DATABASE_URL"])[0][sid].status == SubmissionStatus.RUNNING,
               60, "the job to start", stack)
@@ -123,13 +127,7 @@ def test_a_docker_daemon_lost_mid_job_is_an_error_that_is_retried(stack, tmp_pat
     relay = DockerRelay(tmp_path / "docker.sock")
     relay.start()
     stack.env.update(DOCKER_HOST=relay.docker_host, HELDOUT_RECONCILE_INTERVAL_S="1", HELDOUT_SANDBOX_POOL_SIZE="0")
-    bundle = write_code_bundle(tmp_path / "code")
-    stack.run("db", "upgrade")
-    stack.run("challenges", "load", str(bundle))
-    token = _user_token(stack)
-    api = _serve(stack)
-    slow = "import time; time.sleep(3)\n" + COPY_SAMPLE_PREDICT
-    sid = _submit_via_api(stack, api, token, "tiny-code", "predict.py", slow.encode())
+    sid = _slow_code_submission(stack, tmp_path, seconds=3)
     stack.start("worker", "worker")
     database = stack.env["HELDOUT_DATABASE_URL"]
     _wait_for(lambda: _rows(database)[0][sid].status == SubmissionStatus.RUNNING, 60, "the job to start", stack)
