@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bootstrap import bootstrap_ci
+from .diagnostics import public_diagnostics
 from .errors import BundleError, SubmissionError
 from .metrics import Metric, UndefinedMetric, get_metric
 from .spec import ScoringSpec
@@ -45,6 +46,7 @@ class ScoreResult:
     public_rows: int
     private_rows: int
     ci_resamples: int = 0  # bootstrap resamples behind public_ci
+    diagnostics: dict | None = None  # public split only, see diagnostics.py
 
     def to_dict(self) -> dict:
         return {
@@ -54,6 +56,7 @@ class ScoreResult:
             "public_rows": self.public_rows,
             "private_rows": self.private_rows,
             "ci_resamples": self.ci_resamples,
+            "diagnostics": self.diagnostics,
         }
 
 
@@ -72,7 +75,8 @@ def score_frames(submission, solution, spec: ScoringSpec) -> ScoreResult:
 def score_submission(submission: Submission, solution: Solution, spec: ScoringSpec) -> ScoreResult:
     """Score a submission already aligned to the solution's rows."""
     metric = get_metric(spec.metric)
-    y_true, y_pred, params = metric_inputs(metric, spec, solution, submission)
+    prepared = prepare_inputs(metric, spec, solution, submission)
+    y_true, y_pred, params = prepared.y_true, prepared.y_pred, prepared.params
     public = solution.public
     public_score = _split_score(metric, y_true, y_pred, params, public, "public")
     private_score = _split_score(metric, y_true, y_pred, params, ~public, "private")
@@ -81,7 +85,8 @@ def score_submission(submission: Submission, solution: Solution, spec: ScoringSp
         ci = bootstrap_ci(metric, _rows(y_true, public), _rows(y_pred, public), params=params,
                           resamples=spec.bootstrap_resamples, seed=spec.bootstrap_seed)
     return ScoreResult(public_score, private_score, ci.as_tuple() if ci else None,
-                       int(public.sum()), int((~public).sum()), ci.resamples if ci else 0)
+                       int(public.sum()), int((~public).sum()), ci.resamples if ci else 0,
+                       public_diagnostics(prepared, metric.input_kind, spec.task_type, public))
 
 
 def _rows(values, mask: np.ndarray):
@@ -105,8 +110,25 @@ def _split_score(metric: Metric, y_true, y_pred, params: dict, mask: np.ndarray,
 
 # -- columns to metric inputs ----------------------------------------------------------------
 
+@dataclass
+class MetricInputs:
+    """What the metric takes, plus the label names behind integer codes (for diagnostics)."""
+
+    y_true: object
+    y_pred: object
+    params: dict
+    labels: list | None = None  # label names, position = code; None when the inputs are not labels
+    positive: int | None = None  # code of the positive class, for binary probabilities
+
+
 def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submission: Submission):
     """``(y_true, y_pred, params)`` for ``metric.func``, in the solution's row order."""
+    prepared = prepare_inputs(metric, spec, solution, submission)
+    return prepared.y_true, prepared.y_pred, prepared.params
+
+
+def prepare_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submission: Submission) -> MetricInputs:
+    """:func:`metric_inputs` with the label names kept."""
     metric.check_params(spec.metric_params)
     params = dict(spec.metric_params)
     kind = metric.input_kind
@@ -115,23 +137,23 @@ def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submiss
     targets = list(spec.target_columns)
     truths = truth_columns(spec)
     if kind == "returns":
-        return None, submission.values[targets[0]], params
+        return MetricInputs(None, submission.values[targets[0]], params)
     if kind == "values":
         if len(truths) != len(targets):
             raise BundleError(f"{len(targets)} target column(s) but {len(truths)} solution column(s)",
                               field="solution_columns")
         if len(targets) == 1:
-            return solution.truth[truths[0]], submission.values[targets[0]], params
-        return np.column_stack([solution.truth[c] for c in truths]), submission.matrix(targets), params
+            return MetricInputs(solution.truth[truths[0]], submission.values[targets[0]], params)
+        return MetricInputs(np.column_stack([solution.truth[c] for c in truths]), submission.matrix(targets), params)
     truth = solution.truth[truths[0]]
     if kind == "ranked_lists":
-        return truth, submission.values[targets[0]], params
+        return MetricInputs(truth, submission.values[targets[0]], params)
     if kind == "clusters":
-        return _factorize(truth), _factorize(submission.values[targets[0]]), params
+        return MetricInputs(_factorize(truth), _factorize(submission.values[targets[0]]), params)
     if kind == "probabilities" and len(targets) > 1:  # the class columns are the labels, in their order
         codes = _codes(LabelTable(targets), truth, truths[0])
         params["labels"] = np.arange(len(targets))
-        return codes, submission.matrix(targets), params
+        return MetricInputs(codes, submission.matrix(targets), params, labels=targets)
     predicted = submission.values[targets[0]]
     # Labels may be declared in the spec or in the metric's options; either
     # way they are labels of the files, turned into codes here.
@@ -144,7 +166,8 @@ def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submiss
                        _sorted_labels(truth) if closed else _sorted_labels(truth, predicted))
     positive = _positive_code(table, pos_label)
     if kind == "probabilities":
-        return _codes(table, truth, truths[0]) == positive, predicted, params
+        return MetricInputs(_codes(table, truth, truths[0]) == positive, predicted, params,
+                            labels=table.labels, positive=positive)
     y_true, y_pred = _codes(table, truth, truths[0]), table.codes(list(predicted))
     unknown = np.flatnonzero(y_pred < 0)
     if len(unknown):
@@ -157,7 +180,7 @@ def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submiss
         params["pos_label"] = positive
     if metric.declared_labels and declared is not None:
         params["labels"] = np.arange(len(table.labels))
-    return y_true, y_pred, params
+    return MetricInputs(y_true, y_pred, params, labels=table.labels, positive=positive)
 
 
 def _codes(table: LabelTable, truth: np.ndarray, column: str) -> np.ndarray:

@@ -38,6 +38,7 @@ class Outcome:
     peak_memory_bytes: int | None = None
     exit_code: int | None = None
     timings: dict = field(default_factory=dict)
+    diagnostics: dict | None = None  # public split only
 
     @classmethod
     def failed(cls, message: str, **extra) -> "Outcome":

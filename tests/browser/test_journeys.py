@@ -61,6 +61,10 @@ def test_a_learner_downloads_the_data_submits_and_watches_the_score_arrive(live,
     assert page.evaluate("window.__samePage") is True
     expect(page.locator("#public-score")).to_have_text("0.00000")
     expect(page.locator("#public-ci")).to_contain_text("95% interval")
+    # The diagnostics arrived with the live refresh and were drawn without a reload.
+    expect(page.get_by_role("heading", name=re.compile("Diagnostics"))).to_be_visible()
+    page.wait_for_function("() => Boolean(window.Chart && window.Chart.getChart('residual-chart')"
+                           " && window.Chart.getChart('residual-histogram'))")
     ada.screenshot("1-submission-scored")
 
     page.get_by_role("link", name="← Tiny regression").click()

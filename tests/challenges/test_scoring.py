@@ -65,7 +65,8 @@ def test_rows_in_any_order_score_the_same():
 def test_the_result_is_plain_json():
     result = score(submission(PROB), solution(BINARY), metric="log_loss", task_type="binary")
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert set(data) == {"public_score", "private_score", "public_ci", "public_rows", "private_rows", "ci_resamples"}
+    assert set(data) == {"public_score", "private_score", "public_ci", "public_rows", "private_rows", "ci_resamples",
+                         "diagnostics"}
 
 
 def test_string_labels_with_a_positive_class():

@@ -144,5 +144,10 @@ def test_a_csv_uploaded_through_the_page_is_scored_and_ranked(stack, tmp_path):
     assert body["status"] == "scored", body
     assert body["public_score"] == pytest.approx(0.0, abs=1e-9)
     assert "private_score" not in body
+    # The scorer in the sandbox summarised the 20 public rows' residuals: a perfect fit has none.
+    residuals = body["diagnostics"]["residuals"]
+    assert body["diagnostics"]["rows"] == 20
+    assert sum(b["rows"] for b in residuals["bins"]) == 20
+    assert residuals["mean_residual"] == pytest.approx(0.0, abs=1e-9)
     board = web.get(f"{base}/c/tiny-regression/leaderboard").text
     assert re.search(r">1</td>\s*<td>ada</td>", board), board

@@ -1,9 +1,9 @@
-// Draws the challenge page's charts with Chart.js (vendored; loaded only when the page has a chart).
-// Each <canvas data-chart="history|shakeup" data-url="..."> fetches its points as JSON from the server.
+// Draws Heldout's charts with Chart.js (vendored; loaded only when the page has a chart).
+// Each <canvas data-chart="history|shakeup|confusion|calibration|residuals|histogram"> takes its points from
+// data-points (JSON) or fetches them from data-url. window.heldoutCharts(root) draws the charts of a part of
+// the page swapped in later (the submission page's live refresh).
 (function () {
   "use strict";
-  const canvases = document.querySelectorAll("canvas[data-chart]");
-  if (!canvases.length) return;
   const libraryUrl = document.currentScript && document.currentScript.dataset.chartLibrary;
   const TEAM = "#0172ad";
   const TOP = "#8a6d1c";
@@ -13,12 +13,18 @@
   const secondFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   const HOUR_MS = 3600 * 1000;
 
+  let loading = null;
   function withChartJs(draw) {
     if (window.Chart) return draw();
-    const script = document.createElement("script");
-    script.src = libraryUrl;
-    script.addEventListener("load", draw);
-    document.head.appendChild(script);
+    if (!loading) {
+      loading = new Promise(function (resolve) {
+        const script = document.createElement("script");
+        script.src = libraryUrl;
+        script.addEventListener("load", resolve);
+        document.head.appendChild(script);
+      });
+    }
+    loading.then(draw);
   }
 
   function fixed(value, precision) {
@@ -81,20 +87,122 @@
     });
   }
 
-  const drawers = { history: history, shakeup: shakeup };
+  const PALETTE = ["#0172ad", "#8a6d1c", "#2a7d4f", "#b33951", "#6c4f9e", "#c7651a", "#3b8ea5", "#7a7a7a"];
 
-  withChartJs(function () {
-    canvases.forEach(function (canvas) {
-      const draw = drawers[canvas.dataset.chart];
-      if (!draw) return;
-      fetch(canvas.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-        .then((data) => draw(canvas, data))
-        .catch(function () {
-          const note = document.createElement("p");
-          note.textContent = "The chart could not be loaded.";
-          canvas.replaceWith(note);
-        });
+  function confusion(canvas, data) {
+    // One bar per true label, split by the predicted label: the diagonal share is what was right.
+    const totals = data.matrix.map((row) => row.reduce((a, b) => a + b, 0));
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.labels.map((l) => "true " + l),
+        datasets: data.labels.map((label, j) => ({
+          label: "predicted " + label,
+          data: data.matrix.map((row, i) => (totals[i] ? (100 * row[j]) / totals[i] : 0)),
+          counts: data.matrix.map((row) => row[j]),
+          backgroundColor: PALETTE[j % PALETTE.length],
+        })),
+      },
+      options: {
+        indexAxis: "y", maintainAspectRatio: false,
+        scales: { x: { stacked: true, max: 100, title: { display: true, text: "% of the true label's public rows" } },
+                  y: { stacked: true } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.dataset.label + ": " +
+          ctx.dataset.counts[ctx.dataIndex] + " rows (" + ctx.parsed.x.toFixed(1) + "%)" } } },
+      },
     });
-  });
+  }
+
+  function calibration(canvas, data) {
+    return new window.Chart(canvas, {
+      type: "scatter",
+      data: {
+        datasets: [
+          { label: "Your predictions", data: data.bins.map((b) => ({ x: b.mean_predicted, y: b.observed, rows: b.rows })),
+            showLine: true, borderColor: TEAM, backgroundColor: TEAM, pointRadius: 4 },
+          { label: "Perfectly calibrated", data: [{ x: 0, y: 0 }, { x: 1, y: 1 }], showLine: true, pointRadius: 0,
+            borderColor: "#999", borderDash: [4, 4] },
+        ],
+      },
+      options: {
+        maintainAspectRatio: false,
+        scales: { x: { min: 0, max: 1, title: { display: true, text: data.probability } },
+                  y: { min: 0, max: 1, title: { display: true, text: "observed: " + data.event } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.raw.rows === undefined ? "" :
+          "predicted " + ctx.parsed.x.toFixed(3) + ", observed " + ctx.parsed.y.toFixed(3) + " (" + ctx.raw.rows + " rows)" } } },
+      },
+    });
+  }
+
+  function residuals(canvas, data) {
+    const at = (key) => data.bins.map((b) => ({ x: b.mean_predicted, y: b[key], rows: b.rows }));
+    const xs = data.bins.map((b) => b.mean_predicted);
+    return new window.Chart(canvas, {
+      type: "scatter",
+      data: {
+        datasets: [
+          { label: "10th percentile", data: at("p10"), showLine: true, pointRadius: 0, borderColor: "rgba(1,114,173,.3)" },
+          { label: "90th percentile", data: at("p90"), showLine: true, pointRadius: 0, borderColor: "rgba(1,114,173,.3)",
+            backgroundColor: "rgba(1,114,173,.15)", fill: "-1" },
+          { label: "Mean residual", data: at("mean_residual"), showLine: true, borderColor: TEAM, backgroundColor: TEAM, pointRadius: 3 },
+          { label: "No error", data: [{ x: Math.min.apply(null, xs), y: 0 }, { x: Math.max.apply(null, xs), y: 0 }],
+            showLine: true, pointRadius: 0, borderColor: "#999", borderDash: [4, 4] },
+        ],
+      },
+      options: {
+        maintainAspectRatio: false,
+        scales: { x: { title: { display: true, text: "predicted" } },
+                  y: { title: { display: true, text: "residual (" + data.residual + ")" } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => ctx.dataset.label + ": " + ctx.parsed.y.toPrecision(4) +
+          (ctx.raw.rows ? " (" + ctx.raw.rows + " rows)" : "") } } },
+      },
+    });
+  }
+
+  function histogram(canvas, data) {
+    const edges = data.edges;
+    return new window.Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: data.counts.map((_, i) => ((edges[i] + edges[i + 1]) / 2).toPrecision(3)),
+        datasets: [{ label: "Public rows", data: data.counts, backgroundColor: TEAM, barPercentage: 1, categoryPercentage: 1 }],
+      },
+      options: {
+        maintainAspectRatio: false,
+        scales: { x: { title: { display: true, text: "residual (actual − predicted)" } },
+                  y: { title: { display: true, text: "rows" }, beginAtZero: true } },
+        plugins: { legend: { display: false } },
+      },
+    });
+  }
+
+  const drawers = { history: history, shakeup: shakeup, confusion: confusion, calibration: calibration,
+                    residuals: residuals, histogram: histogram };
+
+  function pointsOf(canvas) {
+    if (canvas.dataset.points) return Promise.resolve(JSON.parse(canvas.dataset.points));
+    return fetch(canvas.dataset.url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+  }
+
+  function drawAll(root) {
+    const canvases = (root || document).querySelectorAll("canvas[data-chart]");
+    if (!canvases.length) return;
+    withChartJs(function () {
+      canvases.forEach(function (canvas) {
+        const draw = drawers[canvas.dataset.chart];
+        if (!draw || window.Chart.getChart(canvas)) return;
+        pointsOf(canvas)
+          .then((data) => draw(canvas, data))
+          .catch(function () {
+            const note = document.createElement("p");
+            note.textContent = "The chart could not be loaded.";
+            canvas.replaceWith(note);
+          });
+      });
+    });
+  }
+
+  window.heldoutCharts = drawAll;
+  drawAll(document);
 })();

@@ -18,6 +18,7 @@
         box.innerHTML = fresh.innerHTML;
         box.dataset.status = fresh.dataset.status;
         if (window.heldoutLocalTime) window.heldoutLocalTime(box);
+        if (window.heldoutCharts) window.heldoutCharts(box);
       });
   }
 
