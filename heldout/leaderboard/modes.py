@@ -74,6 +74,36 @@ class BoardMode:
             return ladder(entries, self.step, self.greater_is_better)
         return best_entry(entries, self.greater_is_better)
 
+    def released(self, entries: Sequence[Entry]) -> dict[int, float]:
+        """The public score each submission shows its own team, by submission id.
+
+        Classic: the score itself. Rounded: the score rounded to ``digits``.
+        Ladder: the Ladder's released value just after that submission (Blum &
+        Hardt's feedback), so the team learns no more than the board shows.
+        ``entries`` are the team's scored submissions in the order they were made.
+        """
+        if self.name == "rounded":
+            return {e.submission_id: to_digits(e.score, self.digits) for e in entries if math.isfinite(e.score)}
+        if self.name == "ladder":
+            released: dict[int, float] = {}
+            shown: Entry | None = None
+            for entry in entries:
+                shown = ladder_step(shown, entry, self.step, self.greater_is_better)
+                if shown is not None and math.isfinite(entry.score):
+                    released[entry.submission_id] = shown.score
+            return released
+        return {e.submission_id: e.score for e in entries}
+
+    def shown(self, score: float | None) -> float | None:
+        """A score the board has not released per submission (a record line), at the board's resolution."""
+        if score is None or not math.isfinite(score):
+            return score
+        if self.name == "rounded":
+            return to_digits(score, self.digits)
+        if self.name == "ladder":
+            return to_step(score, self.step)
+        return score
+
 
 # Rounding goes through the decimal a person reads (repr), half up: 0.815 to two digits is 0.82, as printed
 # on paper, not 0.81 as binary floating point would have it.
@@ -93,12 +123,17 @@ def ladder(entries: Sequence[Entry], step: float, greater_is_better: bool) -> En
     """The Ladder's released score after the team's submissions, and the submission that set it."""
     shown: Entry | None = None
     for entry in entries:
-        if not math.isfinite(entry.score):
-            continue
-        if shown is not None:
-            gain = entry.score - shown.score if greater_is_better else shown.score - entry.score
-            # Rounded so that a gain of exactly one step (0.52 - 0.51 = 0.010000000000000009) is not "more".
-            if round(gain, 12) <= step:
-                continue
-        shown = Entry(entry.submission_id, to_step(entry.score, step), entry.submitted_at)
+        shown = ladder_step(shown, entry, step, greater_is_better)
     return shown
+
+
+def ladder_step(shown: Entry | None, entry: Entry, step: float, greater_is_better: bool) -> Entry | None:
+    """The Ladder's released entry after one more submission."""
+    if not math.isfinite(entry.score):
+        return shown
+    if shown is not None:
+        gain = entry.score - shown.score if greater_is_better else shown.score - entry.score
+        # Rounded so that a gain of exactly one step (0.52 - 0.51 = 0.010000000000000009) is not "more".
+        if round(gain, 12) <= step:
+            return shown
+    return Entry(entry.submission_id, to_step(entry.score, step), entry.submitted_at)

@@ -77,6 +77,19 @@ def test_the_ladder_compares_with_the_shown_score_not_the_hidden_best():
     assert ladder(entries(0.70, 0.709, 0.7101), 0.01, True) == Entry(3, 0.71, at(3))
 
 
+def test_each_submission_tells_its_team_only_what_the_board_would_show():
+    team = entries(0.70123, 0.709, 0.7101, 0.5)
+    classic = BoardMode("classic", greater_is_better=True, display_precision=5)
+    rounded = BoardMode("rounded", greater_is_better=True, display_precision=5, digits=2)
+    ladder_mode = BoardMode("ladder", greater_is_better=True, display_precision=5, step=0.01)
+    assert classic.released(team) == {1: 0.70123, 2: 0.709, 3: 0.7101, 4: 0.5}
+    assert rounded.released(team) == {1: 0.70, 2: 0.71, 3: 0.71, 4: 0.5}
+    # The Ladder's feedback: the released value after each submission; a worse or barely better one
+    # learns only that it did not move the board.
+    assert ladder_mode.released(team) == {1: 0.70, 2: 0.70, 3: 0.71, 4: 0.71}
+    assert rounded.shown(0.81549) == 0.82 and ladder_mode.shown(0.7149) == 0.71 and classic.shown(0.7149) == 0.7149
+
+
 def test_the_ladder_makes_probing_useless():
     # A prober submits tiny random perturbations of one model: the public score wobbles by less than the step.
     wobble = [0.80 + 0.004 * ((i * 7919) % 5 - 2) / 2 for i in range(200)]

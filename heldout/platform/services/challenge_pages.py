@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from heldout.challenges.metrics import UnknownMetric, get_metric
 from heldout.models import Challenge, Submission, Team, User, utcnow
+from heldout.leaderboard.modes import BoardMode
 from heldout.platform.services import catalog, submissions
 from heldout.platform.services.errors import ServiceError
 from heldout.storage import Storage
@@ -114,6 +115,8 @@ class ChallengePage:
     team: Team | None
     submissions: list[Submission]
     remaining: int | None
+    released: dict[int, float | None]  # the public score each of ``submissions`` shows (the board's mode)
+    score_precision: int
 
 
 def challenge_page(session: Session, storage: Storage, challenge: Challenge, user: User | None,
@@ -127,6 +130,7 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
         metric_summary=metric_summary(challenge.metric), format_columns=format_columns(challenge),
         sample=read_sample(storage, challenge), team=team, submissions=mine,
         remaining=submissions.remaining_today(session, challenge, user, now) if user is not None else None,
+        released=submissions.released_public_scores(session, mine), score_precision=BoardMode.of(challenge).precision,
     )
 
 

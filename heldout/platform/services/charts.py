@@ -10,6 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.modes import BoardMode, ladder_step
+from heldout.leaderboard.ranking import Entry
 from heldout.models import Challenge, Submission, User, utcnow
 from heldout.platform.services import leaderboards
 from heldout.platform.services.submissions import team_for
@@ -30,16 +32,19 @@ def score_history(session: Session, challenge: Challenge, user: User | None,
     ``now`` (or the close) so the line reaches the right edge of the chart.
     """
     now = now or utcnow()
+    mode = BoardMode.of(challenge)  # rounded and ladder boards: the chart shows no more digits than the board
     team = team_for(session, challenge, user, create=False) if user is not None else None
     scored = (Submission.challenge_id == challenge.id, Submission.public_score.is_not(None))
     mine = []
     if team is not None:
-        mine = [{"t": _iso(at), "score": score, "id": sid} for sid, at, score in session.execute(
+        rows = session.execute(
             select(Submission.id, Submission.created_at, Submission.public_score)
-            .where(*scored, Submission.team_id == team.id).order_by(Submission.created_at, Submission.id))]
+            .where(*scored, Submission.team_id == team.id).order_by(Submission.created_at, Submission.id)).all()
+        released = mode.released([Entry(sid, score, at) for sid, at, score in rows])
+        mine = [{"t": _iso(at), "score": released.get(sid), "id": sid} for sid, at, _score in rows]
     top: list[dict] = []
     record, record_at = None, None
-    for at, score in session.execute(_record_setters(challenge)):
+    for at, score in _board_records(session, challenge, mode):
         if record is None or score != record:  # equal scores after the first only tie the record
             record, record_at = score, at
             top.append({"t": _iso(at), "score": score})
@@ -47,8 +52,32 @@ def score_history(session: Session, challenge: Challenge, user: User | None,
     if record_at is not None and end > record_at:
         top.append({"t": _iso(end), "score": record})
     return {"metric": challenge.metric, "greater_is_better": challenge.greater_is_better,
-            "precision": challenge.display_precision, "team": mine, "top": top,
+            "precision": mode.precision, "team": mine, "top": top,
             "team_name": team.name if team is not None else None}
+
+
+def _board_records(session: Session, challenge: Challenge, mode: BoardMode):  # noqa: ANN202
+    """(time, score) each time the board's top score matched or beat its best so far."""
+    if mode.name == "classic":
+        yield from session.execute(_record_setters(challenge))
+        return
+    # A rounded or ladder board shows each team's released value, which for the ladder depends on the
+    # team's own history: replay the scored submissions in order (one pass), keeping each team's value.
+    teams: dict[int, Entry | None] = {}
+    best = None
+    for sid, team_id, score, at in session.execute(
+            select(Submission.id, Submission.team_id, Submission.public_score, Submission.created_at)
+            .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None))
+            .order_by(Submission.created_at, Submission.id)):
+        entry = Entry(sid, score, at)
+        if mode.name == "ladder":
+            teams[team_id] = shown = ladder_step(teams.get(team_id), entry, mode.step, mode.greater_is_better)
+            value = shown.score if shown is not None else None
+        else:
+            value = mode.shown(score)
+        if value is not None and (best is None or (value >= best if mode.greater_is_better else value <= best)):
+            best = value
+            yield at, best
 
 
 def _record_setters(challenge: Challenge):  # noqa: ANN202

@@ -31,6 +31,7 @@ from heldout.platform.services.errors import (
     NotFound,
     ServiceError,
 )
+from heldout.platform.services.submissions import released_public_scores
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,12 @@ def finals_view(session: Session, challenge: Challenge, team: Team | None, *, no
         Submission.team_id == team.id, Submission.status == SubmissionStatus.SCORED)
         .order_by(Submission.created_at.desc(), Submission.id.desc())).all()
     selected = sum(1 for s in scored if s.selected_final)
+    released = released_public_scores(session, scored)
     return FinalsView(
         max_finals=challenge.max_final_submissions, selected=selected, automatic=selected == 0, closed=closed,
         closes_at=challenge.ends_at,
         candidates=[FinalCandidate(submission_id=s.id, filename=s.filename, message=s.message,
-                                   submitted_at=s.created_at, public_score=s.public_score,
+                                   submitted_at=s.created_at, public_score=released.get(s.id),
                                    selected=s.selected_final, counts=s.id in counting) for s in scored])
 
 

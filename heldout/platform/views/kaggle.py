@@ -25,6 +25,7 @@ from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
 from heldout.platform.app import db, services
 from heldout.platform.ratelimit import retry_after_s
@@ -148,7 +149,7 @@ def _date(value: datetime | None) -> str | None:
 
 
 def _score(challenge: Challenge, value: float | None) -> str | None:
-    return None if value is None else f"{value:.{challenge.display_precision}f}"
+    return None if value is None else f"{value:.{BoardMode.of(challenge).precision}f}"
 
 
 def _competition_json(challenge: Challenge, *, team_count: int, entry=None) -> dict:  # noqa: ANN001
@@ -165,12 +166,14 @@ def _competition_json(challenge: Challenge, *, team_count: int, entry=None) -> d
     }
 
 
-def _submission_json(submission: Submission) -> dict:
+def _submission_json(submission: Submission, released: dict[int, float | None] | None = None) -> dict:
     challenge = submission.challenge
+    if released is None:
+        released = submissions.released_public_scores(db(), [submission])
     body = {
         "ref": submission.id, "totalBytes": submission.file_size, "date": _date(submission.created_at),
         "description": submission.message, "errorDescription": submission.error or "",
-        "fileName": submission.filename, "publicScore": _score(challenge, submission.public_score),
+        "fileName": submission.filename, "publicScore": _score(challenge, released.get(submission.id)),
         "status": _STATUS[submission.status], "submittedBy": submission.user.username,
         "teamName": submission.team.name,
         "url": url_for("api.show_submission", submission_id=submission.id, _external=True),
@@ -287,7 +290,9 @@ def list_submissions():  # noqa: ANN201
     number, size = _page(body, 20)
     _str(body, "group"), _str(body, "sortBy")  # accepted for compatibility; newest first is the only order
     page = paginate(submissions.team_submissions(db(), challenge, user), number, size)
-    return jsonify({"submissions": [_submission_json(s) for s in page.items], "nextPageToken": _next_token(page)})
+    released = submissions.released_public_scores(db(), page.items)
+    return jsonify({"submissions": [_submission_json(s, released) for s in page.items],
+                    "nextPageToken": _next_token(page)})
 
 
 @bp.post(COMPETITIONS + "/GetSubmission")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy.orm import object_session
+
+from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge, Submission
 from heldout.platform.services import leaderboards
 from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
 from heldout.platform.services.checks import CheckResult
+from heldout.platform.services.submissions import released_public_scores, visible_diagnostics
 from heldout.platform.services.teams import TeamView
 
 
@@ -21,8 +25,12 @@ def private_visible(challenge: Challenge) -> bool:
     return leaderboards.private_visible(challenge)
 
 
-def submission_json(submission: Submission, *, position: int | None = None) -> dict:
+def submission_json(submission: Submission, *, position: int | None = None,
+                    released: dict[int, float | None] | None = None) -> dict:
+    """``released``: from released_public_scores, when a list is serialised (one query per team, not per row)."""
     challenge = submission.challenge
+    if released is None:
+        released = released_public_scores(object_session(submission), [submission])
     body = {
         "id": submission.id,
         "challenge": challenge.slug,
@@ -34,9 +42,9 @@ def submission_json(submission: Submission, *, position: int | None = None) -> d
         "created_at": _iso(submission.created_at),
         "started_at": _iso(submission.started_at),
         "finished_at": _iso(submission.finished_at),
-        "public_score": submission.public_score,
+        "public_score": released.get(submission.id),
         "public_ci": ([submission.public_ci_low, submission.public_ci_high]
-                      if submission.public_ci_low is not None else None),
+                      if submission.public_ci_low is not None and BoardMode.of(challenge).shows_interval else None),
         "error": submission.error,
         "error_detail": submission.error_detail,
         "queue_position": position,
@@ -47,6 +55,7 @@ def submission_json(submission: Submission, *, position: int | None = None) -> d
     }
     if private_visible(challenge):
         body["private_score"] = submission.private_score
+    body["diagnostics"] = visible_diagnostics(submission)
     return body
 
 
