@@ -75,6 +75,7 @@ class Rules:
     kind: str = "predictions"
     starts_at: datetime | None = None
     ends_at: datetime | None = None
+    team_merge_deadline: datetime | None = None  # None: teams may merge until the end
     daily_limit: int = 5
     max_team_size: int = 1
     max_final_submissions: int = 2
@@ -85,7 +86,7 @@ class Rules:
     def to_dict(self) -> dict:
         """Plain JSON values (times as ISO-8601 strings), e.g. for a JSON column."""
         out = asdict(self)
-        for key in ("starts_at", "ends_at"):
+        for key in ("starts_at", "ends_at", "team_merge_deadline"):
             out[key] = out[key].isoformat() if out[key] is not None else None
         return out
 
@@ -286,6 +287,7 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
         board = rules_doc["leaderboard"]
         rules = Rules(
             kind=rules_doc["kind"], starts_at=rules_doc["start"], ends_at=rules_doc["end"],
+            team_merge_deadline=rules_doc["team_merge_deadline"],
             daily_limit=rules_doc["daily_submission_limit"], max_team_size=rules_doc["max_team_size"],
             max_final_submissions=rules_doc["final_submissions"],
             max_submission_bytes=rules_doc["max_submission_bytes"],

@@ -134,6 +134,13 @@ def _rules(c: Checked, rules: dict, bad: set[str]) -> None:
     start, end = rules["start"], rules["end"]
     if start is not None and end is not None and end <= start:
         c.add(f"ends ({end.isoformat()}) before it starts ({start.isoformat()})", field_="rules.end")
+    merge = rules["team_merge_deadline"]
+    if merge is not None and end is not None and merge > end:
+        c.add(f"the team-merge deadline ({merge.isoformat()}) is after the end ({end.isoformat()})",
+              field_="rules.team_merge_deadline")
+    if merge is not None and start is not None and merge <= start:
+        c.add(f"the team-merge deadline ({merge.isoformat()}) is not after the start ({start.isoformat()})",
+              field_="rules.team_merge_deadline")
     board = rules["leaderboard"]
     if board["mode"] == "rounded" and board["digits"] is None and "rules.leaderboard.digits" not in bad:
         c.add("the rounded leaderboard needs digits", field_="rules.leaderboard.digits")

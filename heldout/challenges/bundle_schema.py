@@ -117,6 +117,7 @@ SCHEMA: dict = {
         "kind": Field("str", default="predictions", choices=KINDS),
         "start": Field("time"),
         "end": Field("time"),
+        "team_merge_deadline": Field("time"),
         "daily_submission_limit": Field("int", default=5, minimum=1),
         "max_team_size": Field("int", default=1, minimum=1),
         "final_submissions": Field("int", default=2, minimum=1),

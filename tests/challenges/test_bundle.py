@@ -181,6 +181,22 @@ def test_end_before_start_is_refused(tmp_path):
     assert "before it starts" in only(errors_of(root), field="rules.end").message
 
 
+def test_a_team_merge_deadline_must_fall_inside_the_timeline(tmp_path):
+    root = tiny(tmp_path)
+    edit_yaml(root, lambda d: d["rules"].update(start="2025-05-01T00:00:00Z", end="2025-06-01T00:00:00Z",
+                                                team_merge_deadline="2025-06-02T00:00:00Z"))
+    assert "after the end" in only(errors_of(root), field="rules.team_merge_deadline").message
+
+
+def test_a_team_merge_deadline_is_loaded(tmp_path):
+    root = tiny(tmp_path)
+    edit_yaml(root, lambda d: d["rules"].update(start="2025-05-01T00:00:00Z", end="2025-06-01T00:00:00Z",
+                                                team_merge_deadline="2025-05-25T12:00:00Z"))
+    with load_bundle(root) as bundle:
+        assert bundle.rules.team_merge_deadline.isoformat() == "2025-05-25T12:00:00+00:00"
+        assert bundle.rules.to_dict()["team_merge_deadline"] == "2025-05-25T12:00:00+00:00"
+
+
 @pytest.mark.parametrize("value, words", [
     ("2025-06-01T00:00:00", "time zone"),
     ("next tuesday", "ISO-8601"),

@@ -130,9 +130,11 @@ def olgas_challenge(organizer, app):
 
 def test_the_timeline_and_limits_are_saved_as_utc(organizer, app, olgas_challenge):
     response = _post(organizer, "/organizer/c/olgas/settings", starts_at="2026-03-01T09:00",
-                     ends_at="2026-04-01T18:30", daily_limit="3", max_team_size="4")
+                     ends_at="2026-04-01T18:30", team_merge_deadline="2026-03-25T00:00", daily_limit="3",
+                     max_team_size="4")
     assert response.status_code == 302
     challenge = _challenge(app, "olgas")
+    assert challenge.team_merge_deadline.isoformat() == "2026-03-25T00:00:00+00:00"
     assert challenge.starts_at.isoformat() == "2026-03-01T09:00:00+00:00"
     assert challenge.ends_at.isoformat() == "2026-04-01T18:30:00+00:00"
     assert (challenge.daily_limit, challenge.max_team_size) == (3, 4)
@@ -143,6 +145,8 @@ def test_the_timeline_and_limits_are_saved_as_utc(organizer, app, olgas_challeng
 @pytest.mark.parametrize("field, form, message", [
     ("ends_at", dict(starts_at="2026-03-01T09:00", ends_at="2026-02-01T09:00"), "The end must be after the start."),
     ("starts_at", dict(starts_at="next tuesday"), "is not a date and time"),
+    ("team_merge_deadline", dict(ends_at="2026-04-01T18:30", team_merge_deadline="2026-04-02T00:00"),
+     "Teams must be fixed by the close"),
     ("daily_limit", dict(daily_limit="many"), "The daily submission limit must be a whole number."),
     ("max_team_size", dict(max_team_size="0"), "The maximum team size must be between 1 and 10000."),
 ])

@@ -59,3 +59,11 @@ def test_a_broken_bundle_stores_nothing_and_names_the_problem(session, storage, 
     session.expire_all()
     assert session.scalar(select(Challenge.content_hash)) == before
     assert session.scalar(select(func.count(ChallengeFile.id))) == 3
+
+
+def test_the_bundles_team_merge_deadline_reaches_the_challenge(session, storage, tmp_path):
+    bundle = write_tiny_bundle(tmp_path / "b")
+    text = (bundle / "challenge.yaml").read_text()
+    (bundle / "challenge.yaml").write_text(text.replace("rules:\n", "rules:\n  team_merge_deadline: 2030-01-01T00:00:00Z\n", 1))
+    load_challenge(session, storage, None, bundle)
+    assert session.scalar(select(Challenge.team_merge_deadline)).isoformat().startswith("2030-01-01T00:00:00")

@@ -117,6 +117,7 @@ class SettingsForm:
 
     starts_at: str = ""
     ends_at: str = ""
+    team_merge_deadline: str = ""
     daily_limit: str = ""
     max_team_size: str = ""
 
@@ -124,6 +125,7 @@ class SettingsForm:
     def of(cls, challenge: Challenge) -> "SettingsForm":
         """The form as it starts: the challenge's current values."""
         return cls(starts_at=_format_utc(challenge.starts_at), ends_at=_format_utc(challenge.ends_at),
+                   team_merge_deadline=_format_utc(challenge.team_merge_deadline),
                    daily_limit=str(challenge.daily_limit), max_team_size=str(challenge.max_team_size))
 
 
@@ -137,9 +139,15 @@ def update_settings(session: Session, challenge: Challenge, form: SettingsForm) 
     ends_at = _parse_utc(form.ends_at, "ends_at")
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         raise ServiceError("The end must be after the start.", field="ends_at")
+    merge_deadline = _parse_utc(form.team_merge_deadline, "team_merge_deadline")
+    if merge_deadline is not None and ends_at is not None and merge_deadline > ends_at:
+        raise ServiceError("Teams must be fixed by the close, not after it.", field="team_merge_deadline")
+    if merge_deadline is not None and starts_at is not None and merge_deadline <= starts_at:
+        raise ServiceError("Teams can only be fixed after the challenge opens.", field="team_merge_deadline")
     daily_limit = _parse_count(form.daily_limit, "daily_limit", "The daily submission limit")
     max_team_size = _parse_count(form.max_team_size, "max_team_size", "The maximum team size")
     challenge.starts_at, challenge.ends_at = starts_at, ends_at
+    challenge.team_merge_deadline = merge_deadline
     challenge.daily_limit, challenge.max_team_size = daily_limit, max_team_size
     session.commit()
 

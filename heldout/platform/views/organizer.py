@@ -78,7 +78,8 @@ def publish(slug: str):  # noqa: ANN201
 @bp.post("/c/<slug>/settings")
 def settings(slug: str):  # noqa: ANN201
     form = organizer.SettingsForm(**{name: request.form.get(name, "") for name in
-                                     ("starts_at", "ends_at", "daily_limit", "max_team_size")})
+                                     ("starts_at", "ends_at", "team_merge_deadline", "daily_limit",
+                                                  "max_team_size")})
     challenge = organizer.get_managed_challenge(db(), me(), slug)
     try:
         organizer.update_settings(db(), challenge, form)
