@@ -10,11 +10,11 @@ settings, so they run anywhere.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from heldout.config import ConfigError, Settings
+from heldout.logs import configure_logging
 from heldout.startup import StartupError
 
 
@@ -26,9 +26,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if getattr(args, "client", False):
         return _run_client(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
+        configure_logging(settings.log_format)  # HELDOUT_LOG_FORMAT: text, or one JSON object per line
         return int(args.handler(settings, args) or 0)
     except (ConfigError, StartupError) as exc:
         print(f"heldout: {exc}", file=sys.stderr)
@@ -104,6 +104,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")
     p.add_argument("--name")
     p.set_defaults(handler=commands.worker)
+
+    p = sub.add_parser("workers", help="list the scoring workers: state, host, sandbox, last heartbeat, jobs done")
+    p.add_argument("--all", action="store_true", help="include workers silent for more than a day")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(handler=commands.workers_list)
+
+    p = sub.add_parser("health", help="check the database, Redis and the sandbox as a starting worker does "
+                       "(exit 0, or 1 and the problem): a health check for worker containers")
+    p.set_defaults(handler=commands.health)
 
     p = sub.add_parser("serve", help="serve the web app (with an embedded worker when no Redis is configured)")
     p.add_argument("--host", default="127.0.0.1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sys
 import threading
@@ -11,6 +12,8 @@ from pathlib import Path
 from heldout.config import Settings
 from heldout.db import make_engine, make_session_factory, session_scope
 from heldout.startup import StartupError, check_database, check_redis, check_sandbox
+
+log = logging.getLogger(__name__)
 
 DEMO_USERS = (("learner", "learner-password", False), ("organizer", "organizer-password", True))
 
@@ -52,10 +55,10 @@ def challenges_load(settings: Settings, args) -> int:  # noqa: ANN001
     from heldout.challenges.errors import BundleErrors
     from heldout.platform.services.publishing import load_challenge
     from heldout.runner.queue import connect_redis, scoring_queue
-    from heldout.storage import LocalStorage
+    from heldout.storage import make_storage
 
     sessions = _sessions(settings)
-    storage = LocalStorage(settings.storage_dir)
+    storage = make_storage(settings)
     queue = None if settings.embedded_queue else scoring_queue(connect_redis(settings.redis_url))
     status = 0
     for path in args.paths:
@@ -126,8 +129,57 @@ def worker(settings: Settings, args) -> int:  # noqa: ANN001
     context = RunnerContext.from_settings(settings, redis=redis)
     check_database(make_engine(settings.database_url))
     backend = check_sandbox(settings)
-    print(f"worker scoring with the {backend} sandbox", flush=True)
+    _announce(settings, f"worker scoring with the {backend} sandbox")
     run_worker(context, burst=args.burst, name=args.name)
+    return 0
+
+
+def workers_list(settings: Settings, args) -> int:  # noqa: ANN001
+    """The scoring workers as they announced themselves: what the admins' workers page shows."""
+    import json
+
+    from tabulate import tabulate
+
+    from heldout.platform.services.workers import list_workers
+
+    with session_scope(_sessions(settings)) as session:
+        listing = list_workers(session, include_silent=args.all)
+    if args.json:
+        print(json.dumps([w.to_dict() for w in listing.workers], indent=2))
+        return 0
+    rows = [(w.name, w.state, w.hostname, w.pid, w.sandbox_backend, w.version,
+             w.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"), w.heartbeat_ago, w.jobs_done, w.jobs_errored,
+             w.current_submission_id or "") for w in listing.workers]
+    if rows:
+        print(tabulate(rows, headers=["worker", "state", "host", "pid", "sandbox", "version", "started",
+                                      "heartbeat", "done", "errors", "running"]))
+    else:
+        print("no worker has announced itself" + (" in the last day" if listing.hidden else ""))
+    if listing.hidden:
+        print(f"({listing.hidden} silent for more than a day not shown; --all shows them)")
+    return 0
+
+
+def health(settings: Settings, _args) -> int:  # noqa: ANN001
+    """The checks ``heldout worker`` makes at start-up, again, for a container's or a monitor's health check:
+    the database answers and is migrated, Redis answers (unless embedded), a sandbox works. Exit 0, or 1 with
+    one line naming the first problem."""
+    from heldout.runner.queue import connect_redis
+
+    engine = make_engine(settings.database_url)
+    try:
+        check_database(engine)
+    finally:
+        engine.dispose()
+    if not settings.embedded_queue:
+        redis = connect_redis(settings.redis_url)
+        try:
+            check_redis(settings, redis)
+        finally:
+            redis.close()
+    backend = check_sandbox(settings)
+    queue = "embedded queue" if settings.embedded_queue else "redis"
+    print(f"ok: {engine.dialect.name} database up to date, {queue}, {backend} sandbox", flush=True)
     return 0
 
 
@@ -146,10 +198,12 @@ def _serve_gunicorn(settings: Settings, host: str, port: int, workers: int) -> N
     from gunicorn.app.base import BaseApplication
 
     from heldout.platform import create_app
+    from heldout.platform.gunicorn_logs import logger_class
 
     class HeldoutServer(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("logger_class", logger_class(settings.log_format))
             self.cfg.set("workers", workers)
             self.cfg.set("threads", 4)
             self.cfg.set("timeout", 120)
@@ -180,9 +234,9 @@ def _serve_embedded(settings: Settings, host: str, port: int, banner: str = "") 
     except OSError as exc:
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror} — pick another port with --port") from None
     threading.Thread(target=http.serve_forever, name="heldout-web", daemon=True).start()
-    print(f"Heldout is serving on http://{host}:{port} (embedded queue, {backend} sandbox)", flush=True)
+    _announce(settings, f"Heldout is serving on http://{host}:{port} (embedded queue, {backend} sandbox)")
     if banner:
-        print(banner, flush=True)
+        _announce(settings, banner)
     try:
         run_worker(context)
     finally:
@@ -211,6 +265,14 @@ def demo(settings: Settings, args) -> int:  # noqa: ANN001
         raise StartupError("the demo runs on the embedded queue; unset HELDOUT_REDIS_URL "
                            "(for Redis, run 'heldout serve' and 'heldout worker')")
     return _serve_embedded(settings, args.host, args.port, banner=banner)
+
+
+def _announce(settings: Settings, message: str) -> None:
+    """A start-up line: printed for people, or logged as one JSON object like every other line."""
+    if settings.log_format == "json":
+        log.info(message)
+    else:
+        print(message, flush=True)
 
 
 def argparse_namespace(**values):  # noqa: ANN201

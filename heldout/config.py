@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SANDBOX_KINDS = ("auto", "docker", "bubblewrap")
+STORAGE_KINDS = ("local", "database")
+LOG_FORMATS = ("json", "text")
 
 
 class ConfigError(Exception):
@@ -25,6 +27,8 @@ class Settings:
     database_url: str
     redis_url: str | None = None
     sandbox: str = "auto"
+    # Where files live: "local" (HELDOUT_DATA_DIR/files) or "database" (no shared disk; heldout/storage.py).
+    storage: str = "local"
     sandbox_image: str | None = None
     # Prestarted single-use containers per worker (Docker only): hides container start-up.
     sandbox_pool_size: int = 2
@@ -35,6 +39,12 @@ class Settings:
     running_deadline_s: int = 60
     # How often each worker rebuilds the queue from the database.
     reconcile_interval_s: int = 30
+    # How often each worker tells the database it is alive (the admins' workers page; stale after three misses).
+    worker_heartbeat_s: int = 10
+    # "json" (one object per line) or "text"; see heldout/logs.py.
+    log_format: str = "text"
+    # Lets a scraper read /metrics from anywhere with "Authorization: Bearer <token>"; unset, loopback only.
+    metrics_token: str | None = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -68,6 +78,9 @@ class Settings:
         sandbox = (env.get("HELDOUT_SANDBOX") or "auto").strip().lower()
         if sandbox not in SANDBOX_KINDS:
             raise ConfigError(f"HELDOUT_SANDBOX={sandbox!r} is not one of {', '.join(SANDBOX_KINDS)}")
+        storage = (env.get("HELDOUT_STORAGE") or "local").strip().lower()
+        if storage not in STORAGE_KINDS:
+            raise ConfigError(f"HELDOUT_STORAGE={env['HELDOUT_STORAGE']!r} is not one of {', '.join(STORAGE_KINDS)}")
         production = _parse_bool(env, "HELDOUT_PRODUCTION", False)
         secret_key = env.get("HELDOUT_SECRET_KEY") or ""
         if not secret_key:
@@ -81,11 +94,16 @@ class Settings:
         deadline = _parse_int(env, "HELDOUT_RUNNING_DEADLINE_S", 60)
         pool_size = _parse_int(env, "HELDOUT_SANDBOX_POOL_SIZE", 2, allow_zero=True)
         reconcile_interval = _parse_int(env, "HELDOUT_RECONCILE_INTERVAL_S", 30)
+        worker_heartbeat = _parse_int(env, "HELDOUT_WORKER_HEARTBEAT_S", 10)
+        log_format = (env.get("HELDOUT_LOG_FORMAT") or ("json" if production else "text")).strip().lower()
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"HELDOUT_LOG_FORMAT={env['HELDOUT_LOG_FORMAT']!r} is not one of {', '.join(LOG_FORMATS)}")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
             redis_url=redis_url,
             sandbox=sandbox,
+            storage=storage,
             sandbox_image=env.get("HELDOUT_SANDBOX_IMAGE") or None,
             secret_key=secret_key,
             production=production,
@@ -93,6 +111,9 @@ class Settings:
             running_deadline_s=deadline,
             sandbox_pool_size=pool_size,
             reconcile_interval_s=reconcile_interval,
+            worker_heartbeat_s=worker_heartbeat,
+            log_format=log_format,
+            metrics_token=env.get("HELDOUT_METRICS_TOKEN") or None,
         )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -243,6 +244,8 @@ class Submission(Base):
     # What the platform's admins read when scoring broke on our side.
     internal_error: Mapped[str | None] = mapped_column(Text)
     logs: Mapped[str | None] = mapped_column(Text)
+    # Confusion matrix, calibration or binned residuals on the public split only (see challenges/diagnostics.py).
+    diagnostics: Mapped[dict | None] = mapped_column(JSON)
     selected_final: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When it last entered the queue (creation, retry or rescore): queue wait is measured from here.
@@ -347,3 +350,61 @@ class PrivateStanding(Base):
     private_score: Mapped[float] = mapped_column(Float)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"))
     public_rank: Mapped[int | None] = mapped_column(Integer)
+
+
+class Worker(Base):
+    """A scoring worker as it announced itself (heldout.runner.registry); the admins' workers page reads it.
+
+    Workers run on other hosts and reach only the database and Redis, so this row is
+    what the web app knows of them. A restart under the same name starts the row afresh.
+    """
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)  # the RQ worker name
+    hostname: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    # What its sandbox says about itself: docker, docker+runsc, bubblewrap.
+    sandbox_backend: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str] = mapped_column(String(40))
+    # How often it promised to beat; it is stale after missing three.
+    heartbeat_s: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set on a clean shutdown
+    # Runs whose outcome it recorded since it started: scored or failed (the participant's), and platform errors.
+    jobs_done: Mapped[int] = mapped_column(Integer, default=0)
+    jobs_errored: Mapped[int] = mapped_column(Integer, default=0)
+    current_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id", ondelete="SET NULL"))
+
+
+class StoredFile(Base):
+    """A file kept in the database by ``heldout.storage.DatabaseStorage`` (``HELDOUT_STORAGE=database``).
+
+    Its bytes are in ``stored_file_chunks``. A file being written has a temporary key
+    (``~partial/…``, never a valid storage key) until the transaction that gives it its
+    real key and drops the file it replaces. Ids are never reused (AUTOINCREMENT on SQLite),
+    so a reader holding an old id can only find its chunks gone, never someone else's.
+    """
+
+    __tablename__ = "stored_files"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(512), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    # Every chunk but the last holds exactly this many bytes, so a byte offset names its chunk.
+    chunk_size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StoredFileChunk(Base):
+    """One piece of a ``StoredFile``: bytes [n * chunk_size, (n + 1) * chunk_size)."""
+
+    __tablename__ = "stored_file_chunks"
+
+    file_id: Mapped[int] = mapped_column(ForeignKey("stored_files.id", ondelete="CASCADE"), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,19 +1,43 @@
 """Where uploads, challenge files and solutions live.
 
-One small interface so that workers on other machines can later read the same
-keys from an object store instead of a shared disk. Keys are relative POSIX
-paths chosen by Heldout, never by users.
+Keys are relative POSIX paths chosen by Heldout, never by users. Two backends,
+chosen by ``HELDOUT_STORAGE`` (``make_storage``), behind one small interface:
+
+* ``LocalStorage`` (``local``, the default): files under ``HELDOUT_DATA_DIR/files``.
+  Every process that reads them must see that directory: one host, or a shared disk.
+* ``DatabaseStorage`` (``database``): files in the database, in chunks of 1 MiB,
+  so any host that reaches the database reads them; no shared disk.
+
+Callers read a file as a stream (``open``, seekable) or, to mount it into a
+sandbox or hand it to a library that wants a path, as a file on this machine
+(``local_file``): the file itself for ``LocalStorage``, a copy kept in a bounded
+per-process cache for ``DatabaseStorage``. Neither caller knows which backend it has.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import io
 import os
 import re
 import shutil
 import tempfile
-from pathlib import Path
-from typing import BinaryIO, Protocol
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+
+from heldout.models import StoredFile, StoredFileChunk, utcnow
+
+if TYPE_CHECKING:
+    from heldout.config import Settings
 
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 CHUNK = 1024 * 1024
@@ -27,13 +51,54 @@ class TooLarge(Exception):
         self.limit = limit
 
 
+class FileChanged(OSError):
+    """A file was replaced or deleted while it was being read: the reader saw no half file, only this."""
+
+
 class Storage(Protocol):
-    def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]: ...
+    def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]:
+        """Store a stream under ``key`` atomically, replacing what was there; returns (size, sha256).
+
+        Raises ``TooLarge`` as soon as more than ``max_bytes`` arrived, storing nothing."""
+        ...
+
     def save_file(self, key: str, source: Path) -> tuple[int, str]: ...
-    def open(self, key: str) -> BinaryIO: ...
-    def local_path(self, key: str) -> Path: ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A seekable binary stream of the file; FileNotFoundError when there is none."""
+        ...
+
+    def local_file(self, key: str) -> Path:
+        """A path on this machine holding the file's current content, for mounting into a sandbox.
+
+        Treat it as read-only (mode 0644) and use it soon: a cached copy may later be evicted.
+        FileNotFoundError when there is no such file."""
+        ...
+
     def exists(self, key: str) -> bool: ...
-    def delete(self, key: str) -> None: ...
+
+    def delete(self, key: str) -> None:
+        """Delete the file ``key``, or every file below ``key/``; nothing there is fine."""
+        ...
+
+
+def check_key(key: str) -> str:
+    if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/"):
+        raise ValueError(f"invalid storage key {key!r}")
+    return key
+
+
+def make_storage(settings: "Settings") -> Storage:
+    """The storage ``HELDOUT_STORAGE`` asks for; the web app, the runner and the CLI all get theirs here.
+
+    A database storage has an engine (a connection pool) of its own: a request or a job that holds a
+    session's connection never waits on that same pool for the storage's.
+    """
+    if settings.storage == "database":
+        from heldout.db import make_engine
+
+        return DatabaseStorage(make_engine(settings.database_url), cache_dir=settings.data_dir / "cache")
+    return LocalStorage(settings.storage_dir)
 
 
 class LocalStorage:
@@ -43,9 +108,7 @@ class LocalStorage:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key.split("/"):
-            raise ValueError(f"invalid storage key {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
     def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]:
         """Copy a stream into storage; returns (size, sha256). Stops as soon as max_bytes is passed."""
@@ -78,8 +141,15 @@ class LocalStorage:
     def open(self, key: str) -> BinaryIO:
         return open(self._path(key), "rb")
 
+    def local_file(self, key: str) -> Path:
+        """The stored file itself: nothing to copy."""
+        path = self._path(key)
+        if not path.is_file():
+            raise FileNotFoundError(f"no stored file {key!r}")
+        return path
+
     def local_path(self, key: str) -> Path:
-        """A path on this machine holding the file (for mounting into a sandbox)."""
+        """Where ``key`` lives or would live under the root (LocalStorage only: tests write fixtures there)."""
         return self._path(key)
 
     def exists(self, key: str) -> bool:
@@ -91,3 +161,298 @@ class LocalStorage:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
+
+
+_files = StoredFile.__table__
+_chunks = StoredFileChunk.__table__
+# A file being written has this key until it is complete: never a valid key, so no reader finds it.
+_PARTIAL = "~partial/"
+# Partial files older than this were left by a writer that died; any writer removes them (hourly at most).
+_PARTIAL_TTL = timedelta(days=1)
+_SWEEP_EVERY_S = 3600.0
+# Another process's cache directory untouched for this long is abandoned (its process died).
+_ABANDONED_CACHE_S = 24 * 3600.0
+# A cached copy used this recently is never evicted: a sandbox may be about to mount it.
+_EVICTION_GRACE_S = 600.0
+
+
+class DatabaseStorage:
+    """Files in the database (tables ``stored_files`` and ``stored_file_chunks``), for hosts with no shared disk.
+
+    Writes stream chunk by chunk (short transactions, never the whole file in
+    memory) under a temporary key; one last transaction drops the file being
+    replaced and gives the new one its key, so a reader sees the old file or
+    the new one, whole. A reader that outlives a replacement gets ``FileChanged``.
+
+    ``local_file`` copies a file into this process's cache directory (under
+    ``cache_dir``), named by its key and content hash: a changed file is fetched
+    again, an unchanged one never. The cache is bounded by ``cache_max_bytes``,
+    oldest use first, sparing copies used in the last ten minutes.
+
+    Its connections are not the caller's session's: write files before the
+    session writes rows (as publishing and submitting do). On SQLite, a session
+    holding the write lock would otherwise keep the storage waiting for it.
+    """
+
+    def __init__(self, engine: Engine, *, cache_dir: Path | None = None, cache_max_bytes: int = 2 << 30,
+                 chunk_size: int = CHUNK):
+        self.engine = engine
+        self.cache_root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "heldout-cache"
+        self.cache_max_bytes = cache_max_bytes
+        self.chunk_size = chunk_size
+        self._lock = threading.Lock()
+        self._cache: Path | None = None
+        self._cache_pid: int | None = None
+        self._last_sweep: float | None = None
+
+    # --- writing -------------------------------------------------------------------------------------------
+
+    def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]:
+        """Store a stream in chunks; returns (size, sha256). Stops as soon as max_bytes is passed."""
+        self._check(key)
+        file_id = self._start_partial()
+        try:
+            digest, size, n = hashlib.sha256(), 0, 0
+            pending = bytearray()
+            while True:
+                data = stream.read(self.chunk_size)
+                if data:
+                    size += len(data)
+                    if max_bytes is not None and size > max_bytes:
+                        raise TooLarge(max_bytes)
+                    digest.update(data)
+                    pending += data
+                # Every chunk but the last is exactly chunk_size bytes, whatever sizes the stream hands out.
+                while len(pending) >= self.chunk_size or (not data and pending):
+                    self._put_chunk(file_id, n, bytes(pending[:self.chunk_size]))
+                    del pending[:self.chunk_size]
+                    n += 1
+                if not data:
+                    break
+            sha256 = digest.hexdigest()
+            self._publish(file_id, key, size, sha256)
+        except BaseException:
+            self._discard(file_id)
+            raise
+        return size, sha256
+
+    def save_file(self, key: str, source: Path) -> tuple[int, str]:
+        with open(source, "rb") as handle:
+            return self.save_stream(key, handle)
+
+    def _start_partial(self) -> int:
+        with self.engine.begin() as connection:
+            if self._last_sweep is None or time.monotonic() - self._last_sweep > _SWEEP_EVERY_S:
+                self._last_sweep = time.monotonic()
+                _delete_files(connection, (_files.c.key.startswith(_PARTIAL, autoescape=True))
+                              & (_files.c.created_at < utcnow() - _PARTIAL_TTL))
+            result = connection.execute(insert(_files).values(
+                key=f"{_PARTIAL}{uuid.uuid4().hex}", size=0, sha256="", chunk_size=self.chunk_size,
+                created_at=utcnow()))
+            return result.inserted_primary_key[0]
+
+    def _put_chunk(self, file_id: int, n: int, data: bytes) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(_chunks).values(file_id=file_id, n=n, data=data))
+
+    def _publish(self, file_id: int, key: str, size: int, sha256: str) -> None:
+        """One transaction: the old file under ``key`` goes, the new one takes its key."""
+        for attempt in range(5):
+            try:
+                with self.engine.begin() as connection:
+                    _delete_files(connection, _files.c.key == key)
+                    published = connection.execute(update(_files).where(_files.c.id == file_id).values(
+                        key=key, size=size, sha256=sha256, created_at=utcnow()))
+                    if published.rowcount != 1:  # swept as abandoned while it was written (a day-long upload)
+                        raise FileChanged(f"the upload of {key!r} was abandoned before it finished")
+                return
+            except IntegrityError:
+                # Two writers of one key at once (PostgreSQL): the other one committed first; replace it.
+                if attempt == 4:
+                    raise
+
+    def _discard(self, file_id: int) -> None:
+        try:
+            with self.engine.begin() as connection:
+                _delete_files(connection, _files.c.id == file_id)
+        except Exception:  # noqa: BLE001 - the original error matters more; the sweep removes it later
+            pass
+
+    # --- reading -------------------------------------------------------------------------------------------
+
+    def _row(self, key: str):  # noqa: ANN202
+        with self.engine.connect() as connection:
+            return connection.execute(
+                select(_files.c.id, _files.c.size, _files.c.sha256, _files.c.chunk_size)
+                .where(_files.c.key == self._check(key))).first()
+
+    def open(self, key: str) -> BinaryIO:
+        row = self._row(key)
+        if row is None:
+            raise FileNotFoundError(f"no stored file {key!r}")
+        return io.BufferedReader(_ChunkReader(self.engine, key, row), buffer_size=row.chunk_size)
+
+    def exists(self, key: str) -> bool:
+        return self._row(key) is not None
+
+    def delete(self, key: str) -> None:
+        self._check(key)
+        with self.engine.begin() as connection:
+            _delete_files(connection, or_(
+                _files.c.key == key,
+                func.substr(_files.c.key, 1, len(key) + 1) == key + "/"))
+
+    def _check(self, key: str) -> str:
+        check_key(key)
+        if len(key) > 512:
+            raise ValueError(f"invalid storage key {key[:40]!r}…: longer than 512 characters")
+        return key
+
+    # --- the local cache -----------------------------------------------------------------------------------
+
+    def local_file(self, key: str) -> Path:
+        """A copy of the file in this process's cache, fetched unless the same content is already there."""
+        for _attempt in range(3):
+            row = self._row(key)
+            if row is None:
+                raise FileNotFoundError(f"no stored file {key!r}")
+            cache = self._cache_dir()
+            target = cache / _cache_name(key, row.sha256)
+            if target.is_file():
+                now = time.time()
+                os.utime(target, (now, now))  # last use, for eviction
+                os.utime(cache, (now, now))  # this cache is alive
+                return target
+            try:
+                self._fetch(key, row, target)
+            except FileChanged:
+                continue  # replaced while we read it: fetch the new one
+            self._evict(keep=target)
+            return target
+        raise FileChanged(f"{key!r} kept changing while it was being fetched")
+
+    def _fetch(self, key: str, row, target: Path) -> None:  # noqa: ANN001
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out, io.BufferedReader(_ChunkReader(self.engine, key, row),
+                                                               buffer_size=row.chunk_size) as source:
+                while data := source.read(row.chunk_size):
+                    digest.update(data)
+                    out.write(data)
+            if digest.hexdigest() != row.sha256:
+                raise FileChanged(f"{key!r} does not match its sha256")
+            os.chmod(tmp_name, 0o644)  # sandboxes mount it read-only as an unprivileged user
+            os.replace(tmp_name, target)
+        except BaseException:
+            Path(tmp_name).unlink(missing_ok=True)
+            raise
+
+    def _cache_dir(self) -> Path:
+        """This process's own cache directory, made on first use (again after a fork)."""
+        with self._lock:
+            pid = os.getpid()
+            if self._cache is None or self._cache_pid != pid or not self._cache.is_dir():
+                self.cache_root.mkdir(parents=True, exist_ok=True)
+                self._remove_abandoned()
+                self._cache = Path(tempfile.mkdtemp(prefix=f"files-{pid}-", dir=self.cache_root))
+                os.chmod(self._cache, 0o755)
+                self._cache_pid = pid
+                atexit.register(shutil.rmtree, self._cache, ignore_errors=True)
+            return self._cache
+
+    def _remove_abandoned(self) -> None:
+        # Processes on other hosts may share this directory, so pids say nothing: age does.
+        cutoff = time.time() - _ABANDONED_CACHE_S
+        for entry in os.scandir(self.cache_root):
+            try:
+                if entry.name.startswith("files-") and entry.is_dir() and entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry.path, ignore_errors=True)
+            except OSError:
+                continue
+
+    def _evict(self, *, keep: Path) -> None:
+        entries = []
+        for entry in os.scandir(keep.parent):
+            if entry.name.startswith("."):
+                continue
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            entries.append((stat.st_mtime, stat.st_size, Path(entry.path)))
+        total = sum(size for _, size, _ in entries)
+        now = time.time()
+        for used, size, path in sorted(entries):
+            if total <= self.cache_max_bytes:
+                break
+            if path == keep or now - used < _EVICTION_GRACE_S:
+                continue
+            path.unlink(missing_ok=True)
+            total -= size
+
+
+def _cache_name(key: str, sha256: str) -> str:
+    suffix = PurePosixPath(key).suffix
+    return f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{sha256}{suffix if len(suffix) <= 16 else ''}"
+
+
+def _delete_files(connection: Connection, where) -> None:  # noqa: ANN001
+    # The foreign key cascades too, but only where the connection enabled it (SQLite): say it outright.
+    ids = select(_files.c.id).where(where)
+    connection.execute(delete(_chunks).where(_chunks.c.file_id.in_(ids)))
+    connection.execute(delete(_files).where(where))
+
+
+class _ChunkReader(io.RawIOBase):
+    """A seekable view of one stored file; each chunk is read when needed, by a short query of its own."""
+
+    def __init__(self, engine: Engine, key: str, row):  # noqa: ANN001
+        super().__init__()
+        self._engine = engine
+        self._key = key
+        self._id, self._size, self._chunk_size = row.id, row.size, row.chunk_size
+        self._pos = 0
+        self._n: int | None = None
+        self._data = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer) -> int:  # noqa: ANN001
+        if self._pos >= self._size:
+            return 0
+        n, offset = divmod(self._pos, self._chunk_size)
+        data = self._chunk(n)
+        count = min(len(buffer), len(data) - offset)
+        memoryview(buffer)[:count] = data[offset:offset + count]
+        self._pos += count
+        return count
+
+    def _chunk(self, n: int) -> bytes:
+        if self._n != n:
+            with self._engine.connect() as connection:
+                data = connection.scalar(select(_chunks.c.data).where(_chunks.c.file_id == self._id,
+                                                                      _chunks.c.n == n))
+            expected = min(self._chunk_size, self._size - n * self._chunk_size)
+            if data is None or len(data) != expected:
+                raise FileChanged(f"{self._key!r} was replaced or deleted while it was being read")
+            self._n, self._data = n, bytes(data)
+        return self._data
+
+    def close(self) -> None:
+        self._data = b""
+        super().close()

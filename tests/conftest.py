@@ -98,10 +98,9 @@ def _truncate(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path, sqlite_template, postgres_database_url) -> str:  # noqa: ANN001
-    """Each database test runs on both backends."""
-    if request.param == "sqlite":
+def database_url_for(kind: str, tmp_path: Path, sqlite_template: Path, postgres_database_url) -> str:  # noqa: ANN001
+    """A fresh, migrated database of ``kind`` ("sqlite" or "postgresql"), for fixtures that choose their own."""
+    if kind == "sqlite":
         path = tmp_path / "heldout.sqlite3"
         shutil.copyfile(sqlite_template, path)
         return f"sqlite:///{path}"
@@ -109,6 +108,12 @@ def database_url(request, tmp_path, sqlite_template, postgres_database_url) -> s
     require(url is not None, reason or "PostgreSQL unavailable")
     _truncate(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, sqlite_template, postgres_database_url) -> str:  # noqa: ANN001
+    """Each database test runs on both backends."""
+    return database_url_for(request.param, tmp_path, sqlite_template, postgres_database_url)
 
 
 @pytest.fixture

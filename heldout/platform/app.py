@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heldout.config import Settings
 from heldout.db import make_engine, make_session_factory
+from heldout.leaderboard.modes import BoardMode
 from heldout.models import User
 from heldout.platform.markdown import render_markdown
 from heldout.runner.queue import connect_redis, scoring_queue
-from heldout.storage import LocalStorage, Storage
+from heldout.storage import Storage, make_storage
 
 
 @dataclass
@@ -55,9 +56,12 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
     if redis is None:
         redis = connect_redis(settings.redis_url)
     services = Services(settings=settings, engine=engine, sessions=make_session_factory(engine),
-                        storage=LocalStorage(settings.storage_dir), redis=redis, queue=scoring_queue(redis))
+                        storage=make_storage(settings), redis=redis, queue=scoring_queue(redis))
     app.extensions["heldout"] = services
 
+    from heldout.platform import metrics
+
+    metrics.init_app(app)  # first, so that requests refused by the hooks below are timed too
     csrf.init_app(app)
     login_manager.init_app(app)
 
@@ -88,16 +92,29 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
         ratelimit.limit_token_use(limiter, blueprint)
     ratelimit.limit_submissions(app, limiter, api.SUBMIT_ENDPOINTS + kaggle.SUBMIT_ENDPOINTS)
 
+    from heldout.platform.views import metrics as metrics_view
+
+    # A scraper's GETs: no form to protect, and a scraper must never be throttled.
+    app.register_blueprint(metrics_view.bp)
+    csrf.exempt(metrics_view.bp)
+    limiter.exempt(metrics_view.bp)
+
     from heldout.platform.views import groups, teams
 
     app.register_blueprint(teams.bp)
     app.register_blueprint(groups.bp)
+
+    from heldout.platform.views import admin
+
+    app.register_blueprint(admin.bp)
 
     app.teardown_appcontext(_close_db)
     app.jinja_env.filters["utc"] = _format_utc
     app.jinja_env.filters["score"] = _format_score
     app.jinja_env.filters["filesize"] = _format_size
     app.jinja_env.filters["markdown"] = render_markdown
+    # Decimals a challenge's board prints its public scores with (fewer on rounded and ladder boards).
+    app.jinja_env.filters["board_precision"] = lambda challenge: BoardMode.of(challenge).precision
 
     @app.errorhandler(404)
     def not_found(_error):  # noqa: ANN001, ANN202

@@ -155,6 +155,9 @@ SCHEMAS = {
         "error": STRING_OR_NULL, "error_detail": {"type": ["object", "null"]}, "queue_position": INT_OR_NULL,
         "queue_wait_s": NUMBER_OR_NULL, "run_s": NUMBER_OR_NULL, "peak_memory_bytes": INT_OR_NULL,
         "selected_final": {"type": "boolean"}, "url": {"type": "string"},
+        "diagnostics": {"type": ["object", "null"], "description":
+                        "public split only, on classic leaderboards: confusion (labels, matrix), "
+                        "calibration (bins), residuals (bins, histogram)"},
     }, required=["id", "challenge", "status", "filename", "created_at", "url"]),
     "SubmissionList": _obj({"challenge": {"type": "string"}, "remaining_today": {"type": "integer"},
                             "submissions": {"type": "array", "items": _ref("Submission")}, **PAGE_FIELDS},

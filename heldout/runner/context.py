@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from heldout.config import Settings
 from heldout.db import make_engine, make_session_factory
-from heldout.storage import LocalStorage, Storage
+from heldout.storage import Storage, make_storage
 
 
 @dataclass
@@ -23,13 +23,15 @@ class RunnerContext:
     sessions: sessionmaker[Session]
     storage: Storage
     redis: object | None = None
+    # The RQ worker's name, set by run_worker: the scoring job updates that worker's row (heldout.runner.registry).
+    worker_name: str | None = None
     _sandbox: object | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, redis=None) -> "RunnerContext":  # noqa: ANN001
         engine = make_engine(settings.database_url)
         return cls(settings=settings, sessions=make_session_factory(engine),
-                   storage=LocalStorage(settings.storage_dir), redis=redis)
+                   storage=make_storage(settings), redis=redis)
 
     @property
     def sandbox(self):  # noqa: ANN201

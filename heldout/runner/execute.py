@@ -29,6 +29,7 @@ from heldout.runner.sandbox.base import (
 )
 from heldout.storage import Storage
 
+MAX_DIAGNOSTICS_CHARS = 200_000
 SCORER_LIMITS = Limits(timeout_s=120, memory_bytes=2 << 30, cpus=1.0, pids=64)
 
 
@@ -46,13 +47,13 @@ def score_predictions(sandbox, storage: Storage, task: ScoringTask, submission_p
         (workdir / "output").mkdir()
         spec_path = workdir / "input" / "spec.json"
         spec_path.write_text(json.dumps(task.scoring_spec))
-        submission = submission_path or storage.local_path(task.file_key)
+        submission = submission_path or storage.local_file(task.file_key)
         request = RunRequest(
             argv=["python3", "-m", "heldout.challenges", "score", "--spec", "/input/spec.json",
                   "--submission", "/input/submission", "--solution", "/input/solution.csv",
                   "--out", "/output/score.json"],
             mounts=[Mount(spec_path, "/input/spec.json"), Mount(Path(submission), "/input/submission"),
-                    Mount(storage.local_path(task.solution_key), "/input/solution.csv")],
+                    Mount(storage.local_file(task.solution_key), "/input/solution.csv")],
             limits=SCORER_LIMITS, output_dir=workdir / "output",
             labels={"heldout.submission": str(task.submission_id), "heldout.stage": "score", **(labels or {})},
         )
@@ -70,7 +71,7 @@ def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001
         return Outcome(status=SubmissionStatus.SCORED, public_score=_score(payload.get("public_score")),
                        private_score=_score(payload.get("private_score")),
                        public_ci=(float(ci[0]), float(ci[1])) if ci else None,
-                       timings=payload.get("timings") or {}, **base)
+                       timings=payload.get("timings") or {}, diagnostics=_diagnostics(payload), **base)
     if result.exit_code == 2 and payload and isinstance(payload.get("error"), dict):
         detail = payload["error"]
         return Outcome.failed(str(detail.get("text") or detail.get("message")), error_detail=detail, **base)
@@ -79,6 +80,14 @@ def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001
                               + limit_message(result, SCORER_LIMITS) + ".", **base)
     return Outcome.platform_error(
         f"scorer exited with {result.exit_code}: {(result.stderr or '')[-2000:]}", **base)
+
+
+def _diagnostics(payload: dict) -> dict | None:
+    # Written by our own scorer, but a page renders it: keep only a dict of sane size.
+    value = payload.get("diagnostics")
+    if not isinstance(value, dict) or len(json.dumps(value)) > MAX_DIAGNOSTICS_CHARS:
+        return None
+    return value
 
 
 def _score(value) -> float | None:  # noqa: ANN001
@@ -96,16 +105,16 @@ def run_code(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: 
         for d in (code_dir, data_dir, output_dir):
             d.mkdir()
         entrypoint = entrypoint_of(task.rules)
-        failure = unpack_code(storage.local_path(task.file_key), task.filename, code_dir, entrypoint=entrypoint)
+        failure = unpack_code(storage.local_file(task.file_key), task.filename, code_dir, entrypoint=entrypoint)
         if failure:
             return Outcome.failed(failure)
         for name, key in task.data_keys.items():
             # Hard links are free and keep the data read-only through the mount; copies are the fallback.
-            target = data_dir / name
+            target, source = data_dir / name, storage.local_file(key)
             try:
-                target.hardlink_to(storage.local_path(key))
+                target.hardlink_to(source)
             except OSError:
-                shutil.copyfile(storage.local_path(key), target)
+                shutil.copyfile(source, target)
         limits = code_limits(task.rules)
         result = sandbox.run(RunRequest(
             argv=["python3", entrypoint], workdir="/submission",

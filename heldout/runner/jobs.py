@@ -6,12 +6,18 @@ from __future__ import annotations
 import logging
 import time
 
+from rq import get_current_job
+from sqlalchemy import select
+
 from heldout.db import session_scope
 from heldout.leaderboard.best import refresh_team_best
+from heldout.logs import log_context
 from heldout.models import Submission, SubmissionStatus
+from heldout.runner import registry
 from heldout.runner.claims import claim_submission, record_outcome, requeue
 from heldout.runner.context import current_context
 from heldout.runner.execute import run_code, score_predictions
+from heldout.runner.failures import SANDBOX_UNAVAILABLE, failure_reason
 from heldout.runner.lease import LeaseKeeper
 from heldout.runner.outcome import Outcome
 from heldout.runner.reinforcement import run_reinforcement
@@ -21,34 +27,75 @@ log = logging.getLogger(__name__)
 
 
 def score_submission(submission_id: int) -> str:
-    """Score one submission; returns its final status (or ``skipped`` when it was not ours to run)."""
+    """Score one submission; returns its final status (or ``skipped`` when it was not ours to run).
+
+    Every line logged while it runs carries the submission id and RQ's job id (see heldout.logs).
+    """
+    job = get_current_job()
+    with log_context(submission_id=submission_id, job_id=job.id if job is not None else None):
+        return _score_submission(submission_id)
+
+
+def _score_submission(submission_id: int) -> str:
     context = current_context()
     with session_scope(context.sessions) as session:
         task = claim_submission(session, submission_id)
+        if task is not None:
+            queue_wait_s, attempt = session.execute(
+                select(Submission.queue_wait_s, Submission.attempts).where(Submission.id == submission_id)).one()
+            registry.job_started(session, context.worker_name, submission_id)
     if task is None:
         log.info("submission %s is not queued; nothing to do", submission_id)
         return "skipped"
+    with log_context(challenge_id=task.challenge_id):
+        log.info("submission %s started (attempt %s, %.2fs in the queue)", submission_id, attempt,
+                 queue_wait_s or 0.0, extra={"attempt": attempt, "queue_wait_s": queue_wait_s})
+        return _run_claimed(context, task, queue_wait_s)
+
+
+def _run_claimed(context, task, queue_wait_s: float | None) -> str:  # noqa: ANN001
+    submission_id = task.submission_id
     started = time.monotonic()
     lease_interval = max(0.5, context.settings.running_deadline_s / 4)
     try:
         with LeaseKeeper(context.sessions, task, lease_interval):
             outcome = _run(context.sandbox, context.storage, task)
     except SandboxUnavailable as exc:
-        outcome = Outcome.platform_error(f"sandbox unavailable: {exc}")
+        outcome = Outcome.platform_error(f"{SANDBOX_UNAVAILABLE}: {exc}")
     except Exception as exc:  # noqa: BLE001 - recorded as a platform error, then re-raised so RQ marks the job failed
+        log.exception("submission %s: the scoring job crashed", submission_id,
+                      extra={"status": SubmissionStatus.ERROR.value, "reason": "platform_error"})
         with session_scope(context.sessions) as session:
-            record_outcome(session, task, Outcome.platform_error(f"{type(exc).__name__}: {exc}",
-                                                                 run_s=time.monotonic() - started))
+            crashed = record_outcome(session, task, Outcome.platform_error(f"{type(exc).__name__}: {exc}",
+                                                                           run_s=time.monotonic() - started))
+            registry.job_finished(session, context.worker_name, SubmissionStatus.ERROR if crashed else None)
         raise
     with session_scope(context.sessions) as session:
         recorded = record_outcome(session, task, outcome)
         if recorded:
             refresh_team_best(session, task.challenge_id, _team_of(session, submission_id))
+        # Counted with the outcome, in its transaction: a run that recorded nothing counts nothing.
+        registry.job_finished(session, context.worker_name, outcome.status if recorded else None)
     if not recorded:
         log.warning("submission %s: a newer run owns it; this result is discarded", submission_id)
         return "discarded"
-    log.info("submission %s %s in %.2fs", submission_id, outcome.status.value, time.monotonic() - started)
+    _log_outcome(submission_id, outcome, time.monotonic() - started, queue_wait_s)
     return outcome.status.value
+
+
+def _log_outcome(submission_id: int, outcome: Outcome, elapsed_s: float, queue_wait_s: float | None) -> None:
+    status = outcome.status.value
+    reason = failure_reason(outcome.status, outcome.error, outcome.internal_error)
+    fields = {"status": status, "run_s": outcome.run_s, "queue_wait_s": queue_wait_s, "job_s": round(elapsed_s, 3)}
+    if reason is not None:
+        fields["reason"] = reason
+        fields["exit_code"] = outcome.exit_code
+        # The participant's message, or what broke on our side; capped, a log line is not a log file.
+        text = outcome.internal_error if outcome.status == SubmissionStatus.ERROR else outcome.error
+        log.log(logging.WARNING if outcome.status == SubmissionStatus.ERROR else logging.INFO,
+                "submission %s %s: %s: %s", submission_id, status, reason, (text or "")[:500],
+                extra={"status": status, "reason": reason, "exit_code": outcome.exit_code})
+    log.info("submission %s %s in %.2fs", submission_id, status, elapsed_s, extra=fields)
 
 
 def _run(sandbox, storage, task) -> Outcome:  # noqa: ANN001

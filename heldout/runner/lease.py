@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 
@@ -22,7 +23,9 @@ class LeaseKeeper:
         self.task = task
         self.interval_s = interval_s
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"lease-{task.submission_id}", daemon=True)
+        # Run in a copy of the job's context, so its log lines carry the job's fields (heldout.logs).
+        self._thread = threading.Thread(target=contextvars.copy_context().run, args=(self._run,),
+                                        name=f"lease-{task.submission_id}", daemon=True)
 
     def __enter__(self) -> "LeaseKeeper":
         self._thread.start()

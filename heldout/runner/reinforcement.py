@@ -69,7 +69,7 @@ def run_reinforcement(sandbox, storage: Storage, task: ScoringTask) -> Outcome: 
         for folder in (code_dir, data_dir, input_dir, output_dir):
             folder.mkdir()
         entrypoint = ((task.rules or {}).get("code") or {}).get("entrypoint") or "policy.py"
-        failure, policy_file = _unpack_policy(storage.local_path(task.file_key), task.filename, code_dir, entrypoint)
+        failure, policy_file = _unpack_policy(storage.local_file(task.file_key), task.filename, code_dir, entrypoint)
         if failure:
             return Outcome.failed(failure)
         _stage_data(storage, task.data_keys, data_dir)
@@ -99,7 +99,7 @@ def run_reinforcement(sandbox, storage: Storage, task: ScoringTask) -> Outcome: 
                   "--to-policy", TO_POLICY, "--from-policy", FROM_POLICY, "--out", "/output/score.json",
                   "--startup-timeout", f"{STARTUP_TIMEOUT_S:g}"],
             mounts=[Mount(spec_path, "/input/spec.json"), Mount(environment_path, "/input/environment.json"),
-                    Mount(storage.local_path(task.solution_key), "/input/solution.csv"), Mount(pipes, PIPES)],
+                    Mount(storage.local_file(task.solution_key), "/input/solution.csv"), Mount(pipes, PIPES)],
             limits=evaluator_limits, output_dir=output_dir, labels={**labels, "heldout.stage": "evaluate"},
         )
         policy, evaluator = _run_together(sandbox, policy_request, evaluator_request)
@@ -153,11 +153,11 @@ def _unpack_policy(upload: Path, filename: str, code_dir: Path, entrypoint: str)
 
 def _stage_data(storage: Storage, data_keys: dict[str, str], data_dir: Path) -> None:
     for name, key in data_keys.items():
-        target = data_dir / name
+        target, source = data_dir / name, storage.local_file(key)
         try:
-            target.hardlink_to(storage.local_path(key))  # free, and read-only through the mount anyway
+            target.hardlink_to(source)  # free, and read-only through the mount anyway
         except OSError:
-            shutil.copyfile(storage.local_path(key), target)
+            shutil.copyfile(source, target)
 
 
 def _make_pipes(folder: Path) -> Path:

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 
 from rq import SimpleWorker
 
+from heldout.db import session_scope
+from heldout.logs import bind, bound_fields, unbind
+from heldout.runner import registry
 from heldout.runner.context import RunnerContext, configure
 from heldout.runner.queue import scoring_queue
 from heldout.runner.reconciler import reconcile
@@ -28,8 +32,10 @@ class ReconcilerThread(threading.Thread):
         self.context = context
         self.interval_s = interval_s
         self.stopped = threading.Event()
+        self.log_fields = bound_fields()  # the worker's name, for this thread's log lines
 
     def run(self) -> None:
+        bind(**self.log_fields)
         while not self.stopped.wait(self.interval_s):
             # Results stream out while a sandbox runs, so a stopped one is garbage; the age only spares
             # one that another worker has created but not yet started.
@@ -44,11 +50,17 @@ class ReconcilerThread(threading.Thread):
 def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s: float | None = None,
                name: str | None = None) -> None:
     """Work the scoring queue (on the calling thread: RQ installs signal handlers)."""
+    name = name or uuid.uuid4().hex  # what RQ would pick; known here so every log line can carry it
+    log_binding = bind(worker=name)
     configure(context)
+    context.worker_name = name  # the scoring job keeps this worker's row up to date
     queue = scoring_queue(context.redis)
     # Spares containers another worker on this daemon has just created and not yet started.
     _clean_leftover_sandboxes(context, max_age_s=30)
     reconcile(context.sessions, queue, running_deadline_s=context.settings.running_deadline_s)
+    identity = _announce(context, name)
+    heart = registry.HeartbeatThread(context.sessions, identity, context.settings.worker_heartbeat_s)
+    heart.start()
     thread = None
     if not burst:
         thread = ReconcilerThread(context, reconcile_every_s or context.settings.reconcile_interval_s)
@@ -59,7 +71,22 @@ def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s
     finally:
         if thread is not None:
             thread.stopped.set()
+        heart.stop()
+        registry.sign_off(context.sessions, identity)
         context.close()
+        unbind(log_binding)
+
+
+def _announce(context: RunnerContext, name: str) -> registry.WorkerIdentity:
+    """Register this worker in the database (the admins' workers page), with what its sandbox is."""
+    try:
+        backend = registry.sandbox_label(context.sandbox)
+    except Exception:  # noqa: BLE001 - no sandbox yet: say which was asked for; the first job reports why
+        backend = f"{context.settings.sandbox} (unavailable)"
+    identity = registry.identify(name, backend, heartbeat_s=context.settings.worker_heartbeat_s)
+    with session_scope(context.sessions) as session:
+        registry.register(session, identity)
+    return identity
 
 
 def _clean_leftover_sandboxes(context: RunnerContext, max_age_s: float = 0.0) -> None:

@@ -8,6 +8,7 @@ def test_defaults_give_an_embedded_demo(tmp_path):
     assert settings.database_url == f"sqlite:///{tmp_path / 'heldout.sqlite3'}"
     assert settings.embedded_queue
     assert settings.sandbox == "auto"
+    assert settings.storage == "local"
 
 
 def test_the_demo_secret_key_is_generated_once_and_kept(tmp_path):
@@ -24,6 +25,7 @@ def test_production_requires_a_secret_key(tmp_path):
 
 @pytest.mark.parametrize("name, value, message", [
     ("HELDOUT_SANDBOX", "podman", "is not one of auto, docker, bubblewrap"),
+    ("HELDOUT_STORAGE", "s3", "is not one of local, database"),
     ("HELDOUT_REDIS_URL", "localhost:6379", "is not a Redis URL"),
     ("HELDOUT_DATABASE_URL", "heldout.db", "is not a database URL"),
     ("HELDOUT_PRODUCTION", "maybe", "is not a boolean"),
@@ -38,3 +40,16 @@ def test_a_malformed_variable_names_itself(tmp_path, name, value, message):
 def test_postgres_urls_use_the_shipped_driver(tmp_path):
     settings = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_DATABASE_URL": "postgres://u@h/db"})
     assert settings.database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("value, expected", [("", "local"), ("local", "local"), ("database", "database"),
+                                             (" Database ", "database")])
+def test_the_storage_backend_is_read_from_the_environment(tmp_path, value, expected):
+    settings = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_STORAGE": value})
+    assert settings.storage == expected
+
+
+def test_a_wrong_storage_backend_is_one_line_naming_the_variable(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_STORAGE": "shared-disk"})
+    assert str(info.value) == "HELDOUT_STORAGE='shared-disk' is not one of local, database"

@@ -211,6 +211,74 @@ def test_a_scored_submission_shows_score_interval_run_time_memory_and_capped_log
     assert "Private score" not in page
 
 
+DIAGNOSTICS = {"rows": 20, "confusion": {"labels": ["<b>no</b>", "yes"], "matrix": [[9, 1], [2, 8]], "threshold": 0.5},
+               "calibration": {"event": "the label is yes", "probability": "p(yes)",
+                               "bins": [{"bin_low": 0.0, "bin_high": 1.0, "mean_predicted": 0.5, "observed": 0.5,
+                                         "rows": 20}]}}
+
+
+def test_a_scored_submission_shows_its_public_diagnostics_as_charts_with_a_table(client, auth, app, tiny):
+    auth.register()
+    location = _submit(client, "tiny-regression", perfect_predictions(tiny)).location
+    sid = int(location.rsplit("/", 1)[1])
+    _set(app, sid, status=SubmissionStatus.SCORED, public_score=0.5, diagnostics=DIAGNOSTICS)
+    page = client.get(location).get_data(as_text=True)
+    assert "Diagnostics" in page and "on the 20 public rows" in page
+    assert 'data-chart="confusion"' in page and 'data-chart="calibration"' in page
+    assert "<b>no</b>" not in page and "&lt;b&gt;no&lt;/b&gt;" in page  # a label is text, never markup
+    table = re.search(r'<table id="confusion-table">.*?</table>', page, re.S).group(0)
+    assert re.findall(r'<td class="num( diagonal)?">(\d+)</td>', table) == [
+        (" diagonal", "9"), ("", "1"), ("", "2"), (" diagonal", "8")]
+    body = client.get(f"/submissions/{sid}/status").get_json()
+    assert body["diagnostics"] == DIAGNOSTICS
+
+
+def test_rounded_and_ladder_boards_hide_diagnostics_that_would_give_back_the_exact_score(client, auth, app, tiny):
+    auth.register()
+    location = _submit(client, "tiny-regression", perfect_predictions(tiny)).location
+    sid = int(location.rsplit("/", 1)[1])
+    _set(app, sid, status=SubmissionStatus.SCORED, public_score=0.5, diagnostics=DIAGNOSTICS)
+    with _services(app).sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == "tiny-regression"))
+        challenge.leaderboard_mode = "rounded"
+        challenge.rules = {**challenge.rules, "leaderboard": {"mode": "rounded", "digits": 2}}
+        s.commit()
+    assert "Diagnostics" not in client.get(location).get_data(as_text=True)
+    assert client.get(f"/submissions/{sid}/status").get_json()["diagnostics"] is None
+
+
+def test_a_ladder_board_tells_each_submission_only_the_ladders_value_everywhere(client, auth, app, tiny):
+    auth.register()
+    with _services(app).sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == "tiny-regression"))
+        challenge.greater_is_better = True
+        challenge.leaderboard_mode = "ladder"
+        challenge.rules = {**challenge.rules, "leaderboard": {"mode": "ladder", "step": 0.01}}
+        s.commit()
+    ids = []
+    for exact in (0.70123, 0.709):  # the second beats the first by less than the step
+        location = _submit(client, "tiny-regression", perfect_predictions(tiny)).location
+        ids.append(int(location.rsplit("/", 1)[1]))
+        _set(app, ids[-1], status=SubmissionStatus.SCORED, public_score=exact, public_ci_low=exact - 0.01,
+             public_ci_high=exact + 0.01)
+    page = client.get(f"/submissions/{ids[1]}").get_data(as_text=True)
+    assert re.search(r'id="public-score">0.70<', page) and "0.709" not in page and "95% interval" not in page
+    body = client.get(f"/submissions/{ids[1]}/status").get_json()
+    assert body["public_score"] == 0.70 and body["public_ci"] is None
+    listed = client.get("/c/tiny-regression").get_data(as_text=True)
+    assert "0.701" not in listed and "0.709" not in listed
+    history = client.get("/c/tiny-regression/charts/history.json").get_json()
+    assert [point["score"] for point in history["team"]] == [0.70, 0.70] and history["precision"] == 2
+    assert all(point["score"] == 0.70 for point in history["top"])
+
+
+def test_a_failed_submission_has_no_diagnostics(client, auth, app, tiny):
+    auth.register()
+    location = _submit(client, "tiny-regression", perfect_predictions(tiny)).location
+    _set(app, int(location.rsplit("/", 1)[1]), status=SubmissionStatus.FAILED, error="bad", diagnostics=DIAGNOSTICS)
+    assert "Diagnostics" not in client.get(location).get_data(as_text=True)
+
+
 # --- chart data --------------------------------------------------------------------------------------------
 
 def test_the_history_chart_has_the_teams_scores_and_the_top_score_as_a_step_line(client, app):

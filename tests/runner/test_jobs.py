@@ -67,6 +67,17 @@ def test_a_queued_submission_is_scored_and_reaches_the_leaderboard(context, sess
     assert best.submission_id == sid and best.public_score == 0.25 and best.entries == 1
 
 
+def test_the_scorers_public_diagnostics_are_kept_and_an_oversized_one_is_dropped(context, session, entry):
+    diagnostics = {"rows": 10, "confusion": {"labels": ["a", "b"], "matrix": [[5, 0], [1, 4]]}}
+    oversized = {"rows": 10, "confusion": {"labels": ["x" * 300_000, "b"], "matrix": [[5, 0], [1, 4]]}}
+    context.sandbox.script = [(0, {**scored(0.9)[1], "diagnostics": diagnostics}),
+                              (0, {**scored(0.9)[1], "diagnostics": oversized})]
+    first, second = _submit(session, context, entry), _submit(session, context, entry)
+    assert score_submission(first) == "scored" and score_submission(second) == "scored"
+    assert _get(context.sessions, first).diagnostics == diagnostics
+    assert _get(context.sessions, second).diagnostics is None
+
+
 def test_running_the_job_twice_scores_once(context, session, entry):
     context.sandbox.script = [scored(0.25), scored(0.99)]
     sid = _submit(session, context, entry)
@@ -145,6 +156,35 @@ def test_the_reconciler_rescues_a_submission_stuck_running(context, session, ent
     assert report.recovered_running == 1
     row = _get(context.sessions, sid)
     assert row.status == SubmissionStatus.QUEUED and row.attempts == 2
+
+
+def test_the_reconciler_rescues_a_job_whose_worker_died_before_claiming_it(context, session, entry):
+    """A worker took the job from Redis (RQ lists it as started for the job's whole timeout) and died before
+    its first step, the claim: the row is still queued. Once the deadline passes it gets a new attempt."""
+    from rq import SimpleWorker
+
+    from heldout.runner.queue import enqueue_scoring, job_id_for
+
+    sid = _submit(session, context, entry)
+    queue = scoring_queue(context.redis)
+    enqueue_scoring(queue, sid, 1)
+    worker = SimpleWorker([queue], connection=context.redis)
+    job, _queue = worker.dequeue_job_and_maintain_ttl(timeout=None)
+    worker.prepare_execution(job)  # ...and the worker is gone
+    assert queue.count == 0 and job.id in queue.started_job_registry.get_job_ids()
+    # A worker that is merely about to claim it is left alone.
+    assert reconcile(context.sessions, queue, running_deadline_s=60).enqueued == 0
+    later = utcnow() + timedelta(seconds=61)
+    report = reconcile(context.sessions, queue, running_deadline_s=60, now=later)
+    assert report.recovered_running == 1 and report.enqueued == 1
+    row = _get(context.sessions, sid)
+    assert row.status == SubmissionStatus.QUEUED and row.attempts == 2
+    assert queue.get_job_ids() == [job_id_for(sid, 2)]
+    # The dead worker's job, should it run after all, finds the row not its own... or claims it first and the
+    # new one finds nothing to do: one run either way.
+    context.sandbox.script = [scored(0.25, 0.3)]
+    assert score_submission(sid) == "scored"
+    assert score_submission(sid) == "skipped"
 
 
 def test_the_best_score_follows_the_direction_and_ties_go_to_the_earlier(context, session, entry):

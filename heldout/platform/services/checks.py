@@ -68,7 +68,7 @@ def _read_limited(stream: BinaryIO, max_bytes: int) -> bytes:
 def _check_predictions(storage: Storage, challenge: Challenge, data: bytes, filename: str) -> CheckResult:
     spec = ScoringSpec.from_dict(challenge.scoring_spec)
     try:
-        solution = read_solution(storage.local_path(challenge.solution_key), spec)
+        solution = read_solution(storage.local_file(challenge.solution_key), spec)
     except (BundleError, OSError):
         # The organizer's problem, and its text may quote the solution: say nothing more.
         raise Unavailable("This challenge's answer key cannot be read; its organizers must fix it.") from None

@@ -119,6 +119,7 @@ def _copy_metadata(challenge: Challenge, bundle: Bundle) -> None:
     challenge.kind = SubmissionKind(rules.kind)
     challenge.starts_at = rules.starts_at
     challenge.ends_at = rules.ends_at
+    challenge.team_merge_deadline = rules.team_merge_deadline
     challenge.daily_limit = rules.daily_limit
     challenge.max_team_size = rules.max_team_size
     challenge.max_final_submissions = rules.max_final_submissions

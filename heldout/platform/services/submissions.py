@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
 from typing import BinaryIO
 
 from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.ranking import Entry
 from heldout.models import (
     Challenge,
     Submission,
@@ -87,8 +90,10 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
         raise ServiceError("This is a code challenge: submit a predict.py file or a .zip with predict.py.",
                            field="file")
     check_window(challenge, now)
-    team = team_for(session, challenge, user)
-    used = submissions_today(session, team.id, now)
+    # The team is made only once the file is stored: this session writes nothing before. (A database storage
+    # on SQLite writes through a connection of its own, which a session holding the write lock would block.)
+    team = team_for(session, challenge, user, create=False)
+    used = submissions_today(session, team.id, now) if team is not None else 0
     if used >= challenge.daily_limit:
         reset = utc_day_start(now) + timedelta(days=1)
         raise LimitReached(f"Your team has used all {challenge.daily_limit} submissions for today; "
@@ -104,6 +109,13 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
         storage.delete(key)
         session.rollback()
         raise ServiceError("The file is empty.", field="file", code="empty_file")
+    if team is None:
+        try:
+            team = team_for(session, challenge, user)
+        except BaseException:
+            session.rollback()
+            storage.delete(key)
+            raise
     submission = Submission(challenge_id=challenge.id, team_id=team.id, user_id=user.id, kind=challenge.kind,
                             status=SubmissionStatus.QUEUED, filename=filename, file_key=key, file_size=size,
                             message=(message or "").strip()[:500], created_at=now, queued_at=now, attempts=1)
@@ -147,3 +159,39 @@ def queue_position(session: Session, submission: Submission) -> int | None:
     ahead = session.scalar(select(func.count(Submission.id)).where(
         Submission.status == SubmissionStatus.QUEUED, Submission.queued_at < submission.queued_at))
     return (ahead or 0) + 1
+
+
+def visible_diagnostics(submission: Submission) -> dict | None:
+    """The public-split diagnostics the submitting team may see, or None.
+
+    Only on a classic board: a confusion matrix gives back the exact public
+    score that the rounded and ladder boards withhold.
+    """
+    if submission.status != SubmissionStatus.SCORED or not submission.diagnostics:
+        return None
+    return submission.diagnostics if BoardMode.of(submission.challenge).name == "classic" else None
+
+
+def released_public_scores(session: Session, shown: Iterable[Submission]) -> dict[int, float | None]:
+    """The public score each of ``shown`` tells its team, by submission id (see BoardMode.released).
+
+    On a classic board that is the score itself; on rounded and ladder boards
+    it is what the board would show, so a team's own pages and the API give
+    back no digits the leaderboard withholds.
+    """
+    shown = list(shown)
+    released: dict[int, float | None] = {}
+    teams: dict[tuple[int, int], Challenge] = {}
+    for submission in shown:
+        if BoardMode.of(submission.challenge).name == "classic" or submission.public_score is None:
+            released[submission.id] = submission.public_score
+        else:
+            teams[(submission.challenge_id, submission.team_id)] = submission.challenge
+    for (_challenge_id, team_id), challenge in teams.items():
+        entries = [Entry(sid, score, at) for sid, score, at in session.execute(
+            select(Submission.id, Submission.public_score, Submission.created_at)
+            .where(Submission.challenge_id == challenge.id, Submission.team_id == team_id,
+                   Submission.status == SubmissionStatus.SCORED, Submission.public_score.is_not(None))
+            .order_by(Submission.created_at, Submission.id))]
+        released.update(BoardMode.of(challenge).released(entries))
+    return {submission.id: released.get(submission.id) for submission in shown}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, jsonify, request, send_file, url_for
+from flask import Blueprint, jsonify, request, url_for
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -32,6 +32,7 @@ from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFi
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.services.uploads import size_limit
 from heldout.platform.views.credentials import api_user
+from heldout.platform.views.downloads import send_stored
 from heldout.platform.views.serialize import (
     challenge_card_json,
     challenge_detail_json,
@@ -180,16 +181,15 @@ def download_file(slug: str, name: str):  # noqa: ANN201
     challenge = catalog.get_challenge(db(), api_user(required=False), slug)
     row = catalog.get_file(db(), challenge, name)
     # conditional=True answers Range requests with 206, so interrupted downloads resume.
-    return send_file(services().storage.local_path(row.storage_key), as_attachment=True, download_name=row.name,
-                     conditional=True, etag=row.sha256, max_age=0)
+    return send_stored(services().storage, row.storage_key, download_name=row.name, etag=row.sha256, max_age=0)
 
 
 @bp.get("/challenges/<slug>/files.zip")
 def download_archive(slug: str):  # noqa: ANN201
     challenge = catalog.get_challenge(db(), api_user(required=False), slug)
-    path = archives.data_archive(services().storage, challenge)
-    return send_file(path, as_attachment=True, download_name=f"{slug}.zip", conditional=True,
-                     etag=challenge.content_hash[:32], max_age=0)
+    key = archives.data_archive(services().storage, challenge)
+    return send_stored(services().storage, key, download_name=f"{slug}.zip", etag=challenge.content_hash[:32],
+                       max_age=0)
 
 
 def board_page(challenge, user, *, private: bool, group: str | None, page: int, per_page: int):  # noqa: ANN001, ANN201
@@ -257,8 +257,10 @@ def list_submissions(slug: str):  # noqa: ANN201
     challenge = catalog.get_challenge(db(), user, slug)
     page = paginate(submissions.team_submissions(db(), challenge, user), _int_arg("page", 1),
                     _int_arg("per_page", 50))
+    released = submissions.released_public_scores(db(), page.items)
     return jsonify({"challenge": slug, "remaining_today": submissions.remaining_today(db(), challenge, user),
-                    "submissions": [{**submission_json(s), "url": _submission_url(s.id)} for s in page.items],
+                    "submissions": [{**submission_json(s, released=released), "url": _submission_url(s.id)}
+                                    for s in page.items],
                     "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
 
 

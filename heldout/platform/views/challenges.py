@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request, send_file
+from flask import Blueprint, abort, jsonify, render_template, request
 
 from heldout.platform.app import db, me, services
 from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer
 from heldout.platform.services.challenge_search import ChallengeFilters, search_challenges
 from heldout.platform.services.errors import NotFound, ServiceError
+from heldout.platform.views.downloads import send_stored
 from heldout.platform.views.links import optional_url
 
 bp = Blueprint("challenges", __name__)
@@ -80,5 +81,4 @@ def download(slug: str, name: str):  # noqa: ANN201
         row = catalog.get_file(db(), challenge, name)
     except NotFound:
         abort(404)
-    return send_file(services().storage.local_path(row.storage_key), as_attachment=True, download_name=row.name,
-                     conditional=True, etag=row.sha256)
+    return send_stored(services().storage, row.storage_key, download_name=row.name, etag=row.sha256)

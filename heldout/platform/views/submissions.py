@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
+from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge
 from heldout.platform.app import db, me, services
 from heldout.platform.services import catalog, checks, leaderboards, submissions
@@ -93,6 +94,9 @@ def show(submission_id: int):  # noqa: ANN201
     return render_template("submissions/show.html", submission=submission, challenge=submission.challenge,
                            position=submissions.queue_position(db(), submission),
                            private_visible=leaderboards.private_visible(submission.challenge),
+                           diagnostics=submissions.visible_diagnostics(submission),
+                           public_score=submissions.released_public_scores(db(), [submission])[submission.id],
+                           shows_interval=BoardMode.of(submission.challenge).shows_interval,
                            log_chars=LOG_CHARS_SHOWN)
 
 

@@ -1,0 +1,279 @@
+"""Workers announce themselves in the database, beat, count their jobs once, and sign off on a clean stop."""
+
+import os
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import delete, select
+
+from heldout.config import ConfigError, Settings
+from heldout.models import SubmissionStatus, Worker, utcnow
+from heldout.runner import claims, registry
+from heldout.runner.context import RunnerContext, configure
+from heldout.runner.jobs import score_submission
+from heldout.runner.queue import enqueue_scoring, scoring_queue
+from heldout.runner.sandbox.bubblewrap_backend import BubblewrapSandbox
+from heldout.runner.sandbox.docker_backend import DockerSandbox
+from heldout.runner.worker import run_worker
+from tests.factories import make_challenge, make_submission, make_team, make_user
+from tests.fakes import ScriptedSandbox, scored
+
+
+@pytest.fixture
+def context(settings, sessions, fake_redis):
+    ctx = RunnerContext.from_settings(settings, redis=fake_redis)
+    ctx.sessions = sessions
+    ctx.sandbox = ScriptedSandbox()
+    solution = ctx.storage.local_path("challenges/x/solution.csv")
+    solution.parent.mkdir(parents=True, exist_ok=True)
+    solution.write_text("id,y,Usage\n")
+    configure(ctx)
+    yield ctx
+    ctx.worker_name = None
+
+
+def _submit(session, context) -> int:
+    user = make_user(session)
+    submission = make_submission(session, make_team(session, make_challenge(session), user), user)
+    session.commit()
+    path = context.storage.local_path(submission.file_key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("id,y\n1,2\n")
+    return submission.id
+
+
+def _worker(sessions, name) -> Worker | None:
+    with sessions() as s:
+        return s.scalar(select(Worker).where(Worker.name == name))
+
+
+def _registered(context, name="worker-a", heartbeat_s=10) -> registry.WorkerIdentity:
+    identity = registry.identify(name, "scripted", heartbeat_s=heartbeat_s)
+    with context.sessions() as s:
+        registry.register(s, identity)
+        s.commit()
+    context.worker_name = name
+    return identity
+
+
+# --- the worker's life -------------------------------------------------------------------------------------------
+
+def test_a_worker_announces_itself_scores_and_signs_off_on_a_clean_stop(context, session):
+    context.sandbox.script = [scored(0.25)]
+    sid = _submit(session, context)
+    enqueue_scoring(scoring_queue(context.redis), sid, 1)
+    before = utcnow()
+
+    run_worker(context, burst=True, name="worker-a")
+
+    row = _worker(context.sessions, "worker-a")
+    assert (row.hostname, row.pid, row.sandbox_backend) == (socket.gethostname(), os.getpid(), "scripted")
+    assert row.version == registry.heldout_version() and row.version != ""
+    assert row.heartbeat_s == context.settings.worker_heartbeat_s == 10
+    assert before <= row.started_at <= row.last_heartbeat_at
+    assert row.stopped_at is not None and row.stopped_at >= row.started_at
+    assert (row.jobs_done, row.jobs_errored, row.current_submission_id) == (1, 0, None)
+
+
+def test_a_restart_under_the_same_name_starts_the_row_afresh(context, session):
+    run_worker(context, burst=True, name="worker-a")
+    first = _worker(context.sessions, "worker-a")
+    with context.sessions() as s:
+        s.execute(Worker.__table__.update().values(jobs_done=7, jobs_errored=2))
+        s.commit()
+    context.sandbox = ScriptedSandbox(name="bubblewrap")
+
+    run_worker(context, burst=True, name="worker-a")
+
+    with context.sessions() as s:
+        rows = s.scalars(select(Worker)).all()
+    assert len(rows) == 1
+    again = rows[0]
+    assert again.id == first.id and again.started_at > first.started_at
+    assert (again.sandbox_backend, again.jobs_done, again.jobs_errored) == ("bubblewrap", 0, 0)
+
+
+def test_unnamed_workers_get_a_row_each(context):
+    run_worker(context, burst=True)
+    run_worker(context, burst=True)
+    with context.sessions() as s:
+        names = s.scalars(select(Worker.name)).all()
+    assert len(set(names)) == 2 and all(len(n) == 32 for n in names)
+
+
+def test_a_worker_that_cannot_build_its_sandbox_still_announces_itself(context, monkeypatch):
+    context.sandbox = None
+    monkeypatch.setattr("heldout.runner.sandbox.get_sandbox",
+                        lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("no daemon")))
+
+    run_worker(context, burst=True, name="worker-a")
+
+    assert _worker(context.sessions, "worker-a").sandbox_backend == "auto (unavailable)"
+
+
+# --- heartbeats ------------------------------------------------------------------------------------------------
+
+def test_a_heartbeat_moves_last_heartbeat_at_and_only_that(context):
+    identity = _registered(context)
+    later = utcnow() + timedelta(seconds=30)
+    with context.sessions() as s:
+        assert registry.heartbeat(s, identity, now=later) is True
+        s.commit()
+    row = _worker(context.sessions, "worker-a")
+    assert row.last_heartbeat_at == later and row.started_at < later and row.stopped_at is None
+
+
+def test_the_heartbeat_thread_beats_and_re_announces_a_vanished_row(context):
+    identity = _registered(context, heartbeat_s=1)
+    started = _worker(context.sessions, "worker-a").last_heartbeat_at
+    thread = registry.HeartbeatThread(context.sessions, identity, interval_s=0.05)
+    thread.start()
+    try:
+        _wait_for(lambda: _worker(context.sessions, "worker-a").last_heartbeat_at > started)
+        with context.sessions() as s:
+            s.execute(delete(Worker))
+            s.commit()
+        _wait_for(lambda: _worker(context.sessions, "worker-a") is not None)
+    finally:
+        thread.stop()
+    assert not thread.is_alive()
+    assert _worker(context.sessions, "worker-a").pid == os.getpid()
+
+
+def test_another_process_of_the_same_name_is_not_marked_stopped_by_this_one(context):
+    ours = _registered(context)
+    theirs = registry.WorkerIdentity(**{**ours.__dict__, "pid": ours.pid + 1})
+    with context.sessions() as s:
+        registry.register(s, theirs)  # took the name over
+        assert registry.heartbeat(s, ours) is False
+        registry.mark_stopped(s, ours)
+        s.commit()
+    row = _worker(context.sessions, "worker-a")
+    assert row.pid == theirs.pid and row.stopped_at is None
+
+
+def _wait_for(condition, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+# --- jobs ------------------------------------------------------------------------------------------------------
+
+class WatchingSandbox(ScriptedSandbox):
+    """Reads the worker's row while the run is under way."""
+
+    def __init__(self, sessions, **kw):
+        super().__init__(**kw)
+        self.sessions = sessions
+        self.seen = []
+
+    def run(self, request):
+        self.seen.append(_worker(self.sessions, "worker-a").current_submission_id)
+        return super().run(request)
+
+
+def test_the_worker_shows_the_submission_it_runs_until_the_run_is_over(context, session):
+    _registered(context)
+    context.sandbox = WatchingSandbox(context.sessions, script=[scored(0.3)])
+    sid = _submit(session, context)
+    assert score_submission(sid) == "scored"
+    assert context.sandbox.seen == [sid]
+    assert _worker(context.sessions, "worker-a").current_submission_id is None
+
+
+def test_a_job_that_runs_twice_is_counted_once(context, session):
+    _registered(context)
+    context.sandbox.script = [scored(0.25), scored(0.99)]
+    sid = _submit(session, context)
+    assert score_submission(sid) == "scored"
+    assert score_submission(sid) == "skipped"
+    row = _worker(context.sessions, "worker-a")
+    assert (row.jobs_done, row.jobs_errored, row.current_submission_id) == (1, 0, None)
+
+
+def test_the_same_job_enqueued_twice_through_rq_is_counted_once(context, session):
+    context.sandbox.script = [scored(0.25), scored(0.99)]
+    sid = _submit(session, context)
+    queue = scoring_queue(context.redis)
+    queue.enqueue("heldout.runner.jobs.score_submission", sid, job_id="first")
+    queue.enqueue("heldout.runner.jobs.score_submission", sid, job_id="second")
+
+    run_worker(context, burst=True, name="worker-a")
+
+    assert len(context.sandbox.requests) == 1
+    assert _worker(context.sessions, "worker-a").jobs_done == 1
+
+
+def test_a_run_whose_result_is_discarded_counts_nothing(context, session):
+    _registered(context)
+    sid = _submit(session, context)
+
+    def taken_over_mid_run(request):
+        with context.sessions() as s:  # the reconciler gave the submission to another worker meanwhile
+            claims.requeue(s, sid, from_statuses=(SubmissionStatus.RUNNING,))
+            s.commit()
+        return ScriptedSandbox.run(context.sandbox, request)
+
+    context.sandbox.run = taken_over_mid_run
+    assert score_submission(sid) == "discarded"
+    row = _worker(context.sessions, "worker-a")
+    assert (row.jobs_done, row.jobs_errored, row.current_submission_id) == (0, 0, None)
+
+
+def test_participant_failures_are_jobs_done_and_platform_errors_are_counted_apart(context, session):
+    _registered(context)
+    context.sandbox.script = [(2, {"ok": False, "error": {"message": "bad file", "rows": []}}), (1, None)]
+    assert score_submission(_submit(session, context)) == "failed"
+    assert score_submission(_submit(session, context)) == "error"
+    row = _worker(context.sessions, "worker-a")
+    assert (row.jobs_done, row.jobs_errored) == (1, 1)
+
+
+def test_a_crashing_job_is_counted_as_a_platform_error(context, session):
+    _registered(context)
+
+    def crash(request):
+        raise RuntimeError("the host ran out of disk")
+
+    context.sandbox.run = crash
+    sid = _submit(session, context)
+    with pytest.raises(RuntimeError):
+        score_submission(sid)
+    row = _worker(context.sessions, "worker-a")
+    assert (row.jobs_done, row.jobs_errored, row.current_submission_id) == (0, 1, None)
+
+
+def test_a_job_outside_a_registered_worker_touches_no_row(context, session):
+    context.sandbox.script = [scored(0.25)]
+    assert score_submission(_submit(session, context)) == "scored"
+    with context.sessions() as s:
+        assert s.scalars(select(Worker)).all() == []
+
+
+# --- what the sandbox says about itself, and the setting --------------------------------------------------------
+
+def test_the_sandbox_label_names_the_backend_and_a_non_default_docker_runtime():
+    class Pool:  # a prestarted pool wraps its DockerSandbox
+        name = "docker"
+
+        def __init__(self, backend):
+            self.backend = backend
+
+    assert registry.sandbox_label(DockerSandbox()) == "docker"
+    assert registry.sandbox_label(DockerSandbox(runtime="runsc")) == "docker+runsc"
+    assert registry.sandbox_label(Pool(DockerSandbox(runtime="runsc"))) == "docker+runsc"
+    assert registry.sandbox_label(BubblewrapSandbox()) == "bubblewrap"
+
+
+def test_the_heartbeat_interval_is_read_from_the_environment(tmp_path):
+    base = {"HELDOUT_DATA_DIR": str(tmp_path)}
+    assert Settings.from_env(base).worker_heartbeat_s == 10
+    assert Settings.from_env({**base, "HELDOUT_WORKER_HEARTBEAT_S": "3"}).worker_heartbeat_s == 3
+    for bad, message in (("soon", "is not a whole number"), ("0", "must be positive"), ("-5", "must be positive")):
+        with pytest.raises(ConfigError, match=message) as info:
+            Settings.from_env({**base, "HELDOUT_WORKER_HEARTBEAT_S": bad})
+        assert "HELDOUT_WORKER_HEARTBEAT_S" in str(info.value) and "\n" not in str(info.value)
