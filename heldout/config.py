@@ -27,7 +27,7 @@ class Settings:
     database_url: str
     redis_url: str | None = None
     sandbox: str = "auto"
-    # Where files live: "local" (HELDOUT_DATA_DIR/files) or "database" (no shared disk; heldout/storage.py).
+    # Where files live: "local" (HELDOUT_DATA_DIR/files) or "database" (no shared disk; heldout/storage/).
     storage: str = "local"
     sandbox_image: str | None = None
     # Prestarted single-use containers per worker (Docker only): hides container start-up.

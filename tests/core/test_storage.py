@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-import heldout.storage as storage_module
+import heldout.storage.database as database_storage
 from heldout.config import Settings
 from heldout.db import make_engine
 from heldout.models import StoredFile, StoredFileChunk, utcnow
@@ -254,7 +254,7 @@ def test_the_cache_is_refetched_when_its_copy_disappears(db_storage):
 
 
 def test_the_cache_is_bounded_oldest_use_first(db_storage, monkeypatch):
-    monkeypatch.setattr(storage_module, "_EVICTION_GRACE_S", 0.0)
+    monkeypatch.setattr(database_storage, "_EVICTION_GRACE_S", 0.0)
     for i in range(5):
         db_storage.save_stream(f"f{i}.bin", io.BytesIO(bytes([i]) * MiB))
     paths = []

@@ -1,18 +1,4 @@
-"""Where uploads, challenge files and solutions live.
-
-Keys are relative POSIX paths chosen by Heldout, never by users. Two backends,
-chosen by ``HELDOUT_STORAGE`` (``make_storage``), behind one small interface:
-
-* ``LocalStorage`` (``local``, the default): files under ``HELDOUT_DATA_DIR/files``.
-  Every process that reads them must see that directory: one host, or a shared disk.
-* ``DatabaseStorage`` (``database``): files in the database, in chunks of 1 MiB,
-  so any host that reaches the database reads them; no shared disk.
-
-Callers read a file as a stream (``open``, seekable) or, to mount it into a
-sandbox or hand it to a library that wants a path, as a file on this machine
-(``local_file``): the file itself for ``LocalStorage``, a copy kept in a bounded
-per-process cache for ``DatabaseStorage``. Neither caller knows which backend it has.
-"""
+"""``DatabaseStorage``: files in the database, in chunks, for worker hosts with no shared disk."""
 
 from __future__ import annotations
 
@@ -20,7 +6,6 @@ import atexit
 import hashlib
 import io
 import os
-import re
 import shutil
 import tempfile
 import threading
@@ -28,140 +13,14 @@ import time
 import uuid
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import BinaryIO
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from heldout.models import StoredFile, StoredFileChunk, utcnow
-
-if TYPE_CHECKING:
-    from heldout.config import Settings
-
-_KEY = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
-CHUNK = 1024 * 1024
-
-
-class TooLarge(Exception):
-    """An upload went past its size limit while it was being streamed."""
-
-    def __init__(self, limit: int):
-        super().__init__(f"the file is larger than the limit of {limit:,} bytes")
-        self.limit = limit
-
-
-class FileChanged(OSError):
-    """A file was replaced or deleted while it was being read: the reader saw no half file, only this."""
-
-
-class Storage(Protocol):
-    def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]:
-        """Store a stream under ``key`` atomically, replacing what was there; returns (size, sha256).
-
-        Raises ``TooLarge`` as soon as more than ``max_bytes`` arrived, storing nothing."""
-        ...
-
-    def save_file(self, key: str, source: Path) -> tuple[int, str]: ...
-
-    def open(self, key: str) -> BinaryIO:
-        """A seekable binary stream of the file; FileNotFoundError when there is none."""
-        ...
-
-    def local_file(self, key: str) -> Path:
-        """A path on this machine holding the file's current content, for mounting into a sandbox.
-
-        Treat it as read-only (mode 0644) and use it soon: a cached copy may later be evicted.
-        FileNotFoundError when there is no such file."""
-        ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def delete(self, key: str) -> None:
-        """Delete the file ``key``, or every file below ``key/``; nothing there is fine."""
-        ...
-
-
-def check_key(key: str) -> str:
-    if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/"):
-        raise ValueError(f"invalid storage key {key!r}")
-    return key
-
-
-def make_storage(settings: "Settings") -> Storage:
-    """The storage ``HELDOUT_STORAGE`` asks for; the web app, the runner and the CLI all get theirs here.
-
-    A database storage has an engine (a connection pool) of its own: a request or a job that holds a
-    session's connection never waits on that same pool for the storage's.
-    """
-    if settings.storage == "database":
-        from heldout.db import make_engine
-
-        return DatabaseStorage(make_engine(settings.database_url), cache_dir=settings.data_dir / "cache")
-    return LocalStorage(settings.storage_dir)
-
-
-class LocalStorage:
-    """Files under one directory; writes are atomic (temp file, then rename)."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
-
-    def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]:
-        """Copy a stream into storage; returns (size, sha256). Stops as soon as max_bytes is passed."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        size = 0
-        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise TooLarge(max_bytes)
-                    digest.update(chunk)
-                    out.write(chunk)
-            # Readable by the sandbox's unprivileged user when mounted; the data
-            # directory itself is what keeps other host users out.
-            os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, path)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-        return size, digest.hexdigest()
-
-    def save_file(self, key: str, source: Path) -> tuple[int, str]:
-        with open(source, "rb") as handle:
-            return self.save_stream(key, handle)
-
-    def open(self, key: str) -> BinaryIO:
-        return open(self._path(key), "rb")
-
-    def local_file(self, key: str) -> Path:
-        """The stored file itself: nothing to copy."""
-        path = self._path(key)
-        if not path.is_file():
-            raise FileNotFoundError(f"no stored file {key!r}")
-        return path
-
-    def local_path(self, key: str) -> Path:
-        """Where ``key`` lives or would live under the root (LocalStorage only: tests write fixtures there)."""
-        return self._path(key)
-
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def delete(self, key: str) -> None:
-        path = self._path(key)
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-
+from heldout.storage import CHUNK, FileChanged, TooLarge, check_key
 
 _files = StoredFile.__table__
 _chunks = StoredFileChunk.__table__
