@@ -44,3 +44,16 @@ def scored(public: float, private: float | None = None) -> tuple:
 def rejected(message: str, column: str | None = None, rows: list[int] | None = None) -> tuple:
     return (2, {"ok": False, "error": {"message": message, "column": column, "rows": rows or [],
                                        "text": f"{message} (column '{column}')"}})
+
+
+def scripted_context(settings, sessions, redis):  # noqa: ANN001, ANN201
+    """A runner context whose sandbox is a ScriptedSandbox, with the factories' challenge's solution in storage."""
+    from heldout.runner.context import RunnerContext
+
+    ctx = RunnerContext.from_settings(settings, redis=redis)
+    ctx.sessions = sessions
+    ctx.sandbox = ScriptedSandbox()
+    solution = ctx.storage.local_path("challenges/x/solution.csv")
+    solution.parent.mkdir(parents=True, exist_ok=True)
+    solution.write_text("id,y,Usage\n")
+    return ctx

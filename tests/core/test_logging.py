@@ -13,12 +13,11 @@ import pytest
 from heldout.config import ConfigError, Settings
 from heldout.logs import configure_logging, log_context
 from heldout.models import SubmissionStatus, utcnow
-from heldout.runner.context import RunnerContext
 from heldout.runner.queue import enqueue_scoring, job_id_for, scoring_queue
 from heldout.runner.reconciler import reconcile
 from heldout.runner.worker import run_worker
 from tests.factories import make_challenge, make_submission, make_team, make_user
-from tests.fakes import ScriptedSandbox, scored
+from tests.fakes import ScriptedSandbox, scored, scripted_context
 
 
 @pytest.fixture
@@ -89,13 +88,7 @@ def test_a_text_line_ends_with_its_context(log_output):
 
 @pytest.fixture
 def context(settings, sessions, fake_redis):
-    ctx = RunnerContext.from_settings(settings, redis=fake_redis)
-    ctx.sessions = sessions
-    ctx.sandbox = ScriptedSandbox()
-    solution = ctx.storage.local_path("challenges/x/solution.csv")
-    solution.parent.mkdir(parents=True, exist_ok=True)
-    solution.write_text("id,y,Usage\n")
-    return ctx
+    return scripted_context(settings, sessions, fake_redis)
 
 
 def submit(session, context) -> tuple[int, int]:

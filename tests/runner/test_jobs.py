@@ -7,24 +7,18 @@ from sqlalchemy import select
 
 from heldout.models import Submission, SubmissionStatus, TeamBestScore, utcnow
 from heldout.runner import claims
-from heldout.runner.context import RunnerContext, configure
+from heldout.runner.context import configure
 from heldout.runner.jobs import score_submission
 from heldout.runner.outcome import Outcome
 from heldout.runner.queue import scoring_queue
 from heldout.runner.reconciler import reconcile
 from tests.factories import make_challenge, make_submission, make_team, make_user
-from tests.fakes import ScriptedSandbox, rejected, scored
+from tests.fakes import rejected, scored, scripted_context
 
 
 @pytest.fixture
 def context(settings, sessions, fake_redis):
-    ctx = RunnerContext.from_settings(settings, redis=fake_redis)
-    ctx.sessions = sessions
-    ctx.sandbox = ScriptedSandbox()
-    for key in ("challenges/x/solution.csv",):
-        path = ctx.storage.local_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("id,y,Usage\n")
+    ctx = scripted_context(settings, sessions, fake_redis)
     configure(ctx)
     return ctx
 

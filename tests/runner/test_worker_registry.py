@@ -11,24 +11,19 @@ from sqlalchemy import delete, select
 from heldout.config import ConfigError, Settings
 from heldout.models import SubmissionStatus, Worker, utcnow
 from heldout.runner import claims, registry
-from heldout.runner.context import RunnerContext, configure
+from heldout.runner.context import configure
 from heldout.runner.jobs import score_submission
 from heldout.runner.queue import enqueue_scoring, scoring_queue
 from heldout.runner.sandbox.bubblewrap_backend import BubblewrapSandbox
 from heldout.runner.sandbox.docker_backend import DockerSandbox
 from heldout.runner.worker import run_worker
 from tests.factories import make_challenge, make_submission, make_team, make_user
-from tests.fakes import ScriptedSandbox, scored
+from tests.fakes import ScriptedSandbox, scored, scripted_context
 
 
 @pytest.fixture
 def context(settings, sessions, fake_redis):
-    ctx = RunnerContext.from_settings(settings, redis=fake_redis)
-    ctx.sessions = sessions
-    ctx.sandbox = ScriptedSandbox()
-    solution = ctx.storage.local_path("challenges/x/solution.csv")
-    solution.parent.mkdir(parents=True, exist_ok=True)
-    solution.write_text("id,y,Usage\n")
+    ctx = scripted_context(settings, sessions, fake_redis)
     configure(ctx)
     yield ctx
     ctx.worker_name = None
