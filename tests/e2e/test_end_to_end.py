@@ -96,14 +96,19 @@ def stack(tmp_path, real_redis, postgres_url):
     stack.stop()
 
 
-def _wait_for(predicate, timeout: float, what: str, stack: Stack):  # noqa: ANN001, ANN202
+def wait_until(predicate, timeout: float, what: str, logs):  # noqa: ANN001, ANN202
+    """``predicate()``'s first truthy value; after ``timeout`` seconds, fail with ``logs()`` (the processes' output)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {what}\n{stack.logs()}")
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{logs()}")
+
+
+def _wait_for(predicate, timeout: float, what: str, stack: Stack):  # noqa: ANN001, ANN202
+    return wait_until(predicate, timeout, what, stack.logs)
 
 
 def test_a_csv_uploaded_through_the_page_is_scored_and_ranked(stack, tmp_path):

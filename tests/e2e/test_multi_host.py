@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 import socket
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -31,7 +30,7 @@ from tests.e2e.netns_hosts import (
     start_redis,
     wait_http,
 )
-from tests.e2e.test_end_to_end import _docker_ready
+from tests.e2e.test_end_to_end import _docker_ready, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -60,16 +59,6 @@ def _reachable(address: str, port: int) -> bool:
         return True
     except OSError:
         return False
-
-
-def _wait(predicate, timeout_s: float, what: str, logs):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out after {timeout_s:.0f}s waiting for {what}\n{logs()}")
 
 
 def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(network, tmp_path):
@@ -125,7 +114,7 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
             with sessions() as s:
                 return s.scalar(select(func.count()).select_from(Worker).where(Worker.stopped_at.is_(None))) == 4
 
-        _wait(registered, 60, "four workers to announce themselves", logs)
+        wait_until(registered, 60, "four workers to announce themselves", logs)
 
         # Learners submit over HTTP, through host A's address, while the workers score.
         good = perfect_predictions(bundle).decode().splitlines()
@@ -164,7 +153,7 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
             b.thaw()
             return None
 
-        held, killed_at, done_by_b, sandboxes = _wait(crash_b_mid_job, 60, "host B to be running a submission", logs)
+        held, killed_at, done_by_b, sandboxes = wait_until(crash_b_mid_job, 60, "host B to be running a submission", logs)
         assert not b.pids()
         assert sandboxes >= 1  # its prestarted pool's at least, found by their mounts from B's disk
         posting.join(timeout=120)
@@ -176,7 +165,7 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
                 rows = list(s.scalars(select(Submission)))
             return rows if len(rows) == SUBMISSIONS and all(r.status.finished for r in rows) else None
 
-        rows = _wait(all_finished, 60, "every submission to finish", logs)
+        rows = wait_until(all_finished, 60, "every submission to finish", logs)
         by_id = {r.id: r for r in rows}
         assert sorted(by_id) == sorted(ids)
         assert all(r.status == SubmissionStatus.SCORED for r in rows), \
