@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -247,6 +248,9 @@ class Submission(Base):
     # Confusion matrix, calibration or binned residuals on the public split only (see challenges/diagnostics.py).
     diagnostics: Mapped[dict | None] = mapped_column(JSON)
     selected_final: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Made by one of the challenge's hosts (heldout.leaderboard.hosts), as they were when it was submitted:
+    # scored and shown to its author, never ranked.
+    host: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When it last entered the queue (creation, retry or rescore): queue wait is measured from here.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

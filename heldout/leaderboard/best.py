@@ -5,6 +5,8 @@ the previous best) makes the update idempotent: a rescore, a retry or a
 duplicate job leave the same row behind. It also lets the ladder mode replay a
 team's history in submission order, whatever order the scores arrived in.
 
+Host submissions are never ranked (``hosts``): a host's team of one gets no row.
+
 This runs in every worker after every score, so it is three statements: lock
 the team and read what the update depends on, read the team's scores, write
 the row (and a fourth, once the private standings are stored: mark them stale).
@@ -23,6 +25,7 @@ from heldout.leaderboard.history import (
     snapshot_if_new_day,
     utc_day,
 )
+from heldout.leaderboard.hosts import ranked_submissions
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.ranking import Entry
 from heldout.leaderboard.sql import public_submission_order, rank_key, upsert
@@ -76,7 +79,7 @@ _SCORED = (
            select(PrivateBoardState.generation).where(PrivateBoardState.challenge_id == bindparam("challenge_id"))
            .scalar_subquery().label("private_generation"))
     .where(Submission.team_id == bindparam("team_id"), Submission.challenge_id == bindparam("challenge_id"),
-           Submission.public_score.is_not(None))
+           Submission.public_score.is_not(None), ranked_submissions())
     .order_by(Submission.created_at.asc(), Submission.id.asc())
 )
 

@@ -2,7 +2,7 @@
 
 A team's selected final submissions (up to the challenge's number); a team that
 selected none gets its best public submissions chosen for it, as on Kaggle.
-Only scored submissions count.
+Only scored submissions count, and never a host's (``hosts``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.hosts import ranked_submissions
 from heldout.leaderboard.ranking import choose_finals, order_key
 from heldout.leaderboard.sql import public_submission_order
 from heldout.models import Challenge, Submission, SubmissionStatus, Team
@@ -37,7 +38,7 @@ def _columns():  # noqa: ANN202
 
 def _scored(challenge: Challenge) -> tuple:
     return (Submission.challenge_id == challenge.id, Submission.status == SubmissionStatus.SCORED,
-            Submission.public_score.is_not(None))
+            Submission.public_score.is_not(None), ranked_submissions())
 
 
 def _choose(challenge: Challenge, candidates: list[Candidate]) -> list[Candidate]:

@@ -155,6 +155,9 @@ SCHEMAS = {
         "error": STRING_OR_NULL, "error_detail": {"type": ["object", "null"]}, "queue_position": INT_OR_NULL,
         "queue_wait_s": NUMBER_OR_NULL, "run_s": NUMBER_OR_NULL, "peak_memory_bytes": INT_OR_NULL,
         "selected_final": {"type": "boolean"}, "url": {"type": "string"},
+        "host": {"type": "boolean", "description": "made by one of the challenge's hosts (its admins, the organizer "
+                 "who published it, the lead of the group that owns it): scored and shown to its author, never "
+                 "ranked on any leaderboard"},
         "diagnostics": {"type": ["object", "null"], "description":
                         "public split only, on classic leaderboards: confusion (labels, matrix), "
                         "calibration (bins), residuals (bins, histogram)"},
@@ -188,6 +191,8 @@ SCHEMAS = {
         "invite_code": STRING_OR_NULL, "max_team_size": {"type": "integer"}, "merge_deadline": TIME_OR_NULL,
         "teams_open": {"type": "boolean"}, "can_leave": {"type": "boolean"}, "daily_limit": {"type": "integer"},
         "remaining_today": {"type": "integer"},
+        "host": {"type": "boolean", "description": "the user hosts this challenge: may submit, is never ranked, "
+                 "cannot create or join a team"},
         "finals": _obj({"max": {"type": "integer"}, "selected": {"type": "integer"}, "automatic": {"type": "boolean"},
                         "closed": {"type": "boolean"}, "closes_at": TIME_OR_NULL,
                         "candidates": {"type": "array", "items": _obj({

@@ -289,6 +289,28 @@ def test_a_group_leaderboard_shows_only_its_members_to_members(client, svc, tiny
     assert outsider.status_code == 404 and outsider.get_json()["field"] == "group"
 
 
+def test_a_hosts_submission_says_host_and_is_on_no_board(client, svc, tiny, ada, grace):
+    from heldout.models import User
+
+    with svc.sessions() as s:
+        organizer = s.scalar(select(User).where(User.username == "ada"))
+        s.scalar(select(Challenge).where(Challenge.slug == SLUG)).created_by_id = organizer.id
+        s.commit()
+    host_id, learner_id = _scored(client, svc, tiny, (ada, 0.0, 0.0), (grace, 0.5, 0.7))
+    assert client.get(f"/api/v1/submissions/{host_id}", headers=ada.bearer).get_json()["host"] is True
+    assert client.get(f"/api/v1/submissions/{learner_id}", headers=grace.bearer).get_json()["host"] is False
+    listed = client.get(f"/api/v1/challenges/{SLUG}/submissions", headers=ada.bearer).get_json()
+    assert [(x["id"], x["host"]) for x in listed["submissions"]] == [(host_id, True)]
+
+    board = client.get(f"/api/v1/challenges/{SLUG}/leaderboard", headers=ada.bearer).get_json()
+    assert [(r["rank"], r["team"]) for r in board["leaderboard"]] == [(1, "grace")] and board["total"] == 1
+    _change_challenge(svc, private_revealed=True)
+    private = client.get(f"/api/v1/challenges/{SLUG}/leaderboard?private=true").get_json()
+    assert [(r["rank"], r["team"], r["public_rank"], r["shake_up"]) for r in private["leaderboard"]] == [
+        (1, "grace", 1, 0)]
+    assert client.get(f"/api/v1/challenges/{SLUG}/team", headers=ada.bearer).get_json()["host"] is True
+
+
 def test_my_team_shows_members_quota_and_finals(client, svc, tiny, ada):
     [submission_id] = _scored(client, svc, tiny, (ada, 0.5, 1.0))
     team = client.get(f"/api/v1/challenges/{SLUG}/team", headers=ada.bearer).get_json()

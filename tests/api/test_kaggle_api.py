@@ -105,6 +105,33 @@ def test_the_leaderboard_reads_as_kaggles(client, svc, tiny, ada):
     assert [(b.team_name, b.score) for b in board.submissions] == [("ada", "0.12500")]
 
 
+def test_the_leaderboard_leaves_the_hosts_submissions_out(client, svc, tiny, ada, grace):
+    from heldout.leaderboard.best import refresh_team_best
+    from heldout.models import Submission, User
+    from heldout.models import SubmissionStatus as Status
+
+    with svc.sessions() as s:
+        s.scalar(select(User).where(User.username == "ada")).is_admin = True
+        s.commit()
+    for learner, score in ((ada, 0.0), (grace, 0.5)):
+        ref = _submit(client, learner, perfect_predictions(tiny)).get_json()["ref"]
+        with svc.sessions() as s:
+            row = s.get(Submission, ref)
+            row.status, row.public_score = Status.SCORED, score
+            s.flush()
+            refresh_team_best(s, row.challenge_id, row.team_id)
+            s.commit()
+    board = ApiGetLeaderboardResponse.from_dict(_call(client, grace, "GetLeaderboard",
+                                                      {"competitionName": SLUG}).get_json())
+    assert [(b.team_name, b.score) for b in board.submissions] == [("grace", "0.50000")]
+    mine = ApiListSubmissionsResponse.from_dict(_call(client, ada, "ListSubmissions",
+                                                      {"competitionName": SLUG}).get_json())
+    assert [s.public_score for s in mine.submissions] == ["0.00000"]  # the host still sees their own score
+    [competition] = ApiListCompetitionsResponse.from_dict(_call(client, ada, "ListCompetitions", {}).get_json()) \
+        .competitions
+    assert competition.team_count == 1
+
+
 def test_an_upload_token_works_only_for_its_owner(client, tiny, ada, grace):
     start = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"}).get_json()
     client.put(_path(start["createUrl"]), data=perfect_predictions(tiny))

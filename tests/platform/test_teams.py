@@ -124,10 +124,10 @@ def test_an_unknown_or_rotated_invite_code_is_not_found(session, challenge):
 
 
 def test_an_invite_into_a_group_challenge_is_not_found_for_non_members(session):
-    lead, outsider = make_user(session), make_user(session)
-    group = make_group(session, lead)
+    lead, member, outsider = make_user(session), make_user(session), make_user(session)
+    group = make_group(session, lead, member)
     hidden = make_challenge(session, group_id=group.id, max_team_size=3)
-    team = teams.create_or_rename_team(session, hidden, lead, "Insiders", now=NOW)
+    team = teams.create_or_rename_team(session, hidden, member, "Insiders", now=NOW)
     with pytest.raises(NotFound):
         teams.invitation(session, outsider, team.invite_code)
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from heldout.challenges.metrics import UnknownMetric, get_metric
 from heldout.models import Challenge, Submission, Team, User, utcnow
+from heldout.leaderboard.hosts import host_only_teams
 from heldout.leaderboard.modes import BoardMode
 from heldout.platform.services import catalog, submissions
 from heldout.platform.services.errors import ServiceError
@@ -89,10 +90,12 @@ def _parse_phase(phase: str | None) -> Phase | None:
 
 
 def team_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
+    """Teams per challenge; a host's own team (only host submissions) is not one of them."""
     if not challenge_ids:
         return {}
     rows = session.execute(select(Team.challenge_id, func.count(Team.id))
-                           .where(Team.challenge_id.in_(challenge_ids)).group_by(Team.challenge_id))
+                           .where(Team.challenge_id.in_(challenge_ids), Team.id.not_in(host_only_teams(challenge_ids)))
+                           .group_by(Team.challenge_id))
     return dict(rows.all())
 
 

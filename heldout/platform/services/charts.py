@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.hosts import ranked_submissions
 from heldout.leaderboard.modes import BoardMode, ladder_step
 from heldout.leaderboard.ranking import Entry
 from heldout.models import Challenge, Submission, User, utcnow
@@ -67,7 +68,8 @@ def _board_records(session: Session, challenge: Challenge, mode: BoardMode):  # 
     best = None
     for sid, team_id, score, at in session.execute(
             select(Submission.id, Submission.team_id, Submission.public_score, Submission.created_at)
-            .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None))
+            .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None),
+                   ranked_submissions())
             .order_by(Submission.created_at, Submission.id)):
         entry = Entry(sid, score, at)
         if mode.name == "ladder":
@@ -90,7 +92,8 @@ def _record_setters(challenge: Challenge):  # noqa: ANN202
         order_by=(Submission.created_at, Submission.id), rows=(None, 0))
     running = (select(Submission.created_at.label("at"), Submission.id.label("id"),
                       Submission.public_score.label("score"), best_so_far.label("best"))
-               .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None)).subquery())
+               .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None),
+                      ranked_submissions()).subquery())
     return (select(running.c.at, running.c.score).where(running.c.score == running.c.best)
             .order_by(running.c.at, running.c.id))
 

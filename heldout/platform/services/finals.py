@@ -118,6 +118,9 @@ def set_final(session: Session, user: User, submission_id: int, selected: bool |
     if selected and submission.status != SubmissionStatus.SCORED:
         raise ServiceError(f"Only a scored submission can be final; this one is {submission.status.value}.",
                            field="submission", code="not_scored")
+    if selected and submission.host:
+        raise ServiceError("A host submission is never ranked, so it cannot be a final submission.",
+                           field="submission", code="host")
     # Lock the team: two selections made at once cannot both fit under the limit, and a private-board
     # reader waits for this change (see leaderboard.private.recompute).
     lock_teams(session, submission.team_id)

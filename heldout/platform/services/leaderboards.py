@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heldout.leaderboard import private
+from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.public import count_teams, public_leaderboard
 from heldout.leaderboard.ranking import statistically_tied_top
@@ -223,14 +224,8 @@ def leaderboard_summary(session: Session, challenge: Challenge, viewer: User | N
 
 
 def can_reveal(session: Session, challenge: Challenge, viewer: User | None) -> bool:
-    """The challenge's organizer (its creator, or the lead of the group that owns it) and admins."""
-    if viewer is None:
-        return False
-    if viewer.is_admin or (challenge.created_by_id is not None and challenge.created_by_id == viewer.id):
-        return True
-    if challenge.group_id is not None:
-        return session.scalar(select(StudyGroup.lead_id).where(StudyGroup.id == challenge.group_id)) == viewer.id
-    return False
+    """The challenge's hosts: its publisher, the lead of the group that owns it, and admins."""
+    return is_host(session, challenge, viewer)
 
 
 def reveal_private(session: Session, challenge: Challenge, user: User, *, now: datetime | None = None) -> None:

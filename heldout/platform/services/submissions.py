@@ -16,6 +16,7 @@ from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.ranking import Entry
 from heldout.models import (
@@ -118,7 +119,8 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
             raise
     submission = Submission(challenge_id=challenge.id, team_id=team.id, user_id=user.id, kind=challenge.kind,
                             status=SubmissionStatus.QUEUED, filename=filename, file_key=key, file_size=size,
-                            message=(message or "").strip()[:500], created_at=now, queued_at=now, attempts=1)
+                            message=(message or "").strip()[:500], created_at=now, queued_at=now, attempts=1,
+                            host=is_host(session, challenge, user))
     session.add(submission)
     try:
         session.commit()

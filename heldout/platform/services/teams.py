@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from heldout.leaderboard.best import board_changes, refresh_team_best
 from heldout.leaderboard.history import utc_day
+from heldout.leaderboard.hosts import hosts_among, is_host
 from heldout.models import Challenge, Submission, Team, TeamMembership, User, utcnow
 from heldout.platform.services import catalog
 from heldout.platform.services.errors import (
@@ -65,6 +66,8 @@ class TeamView:
     daily_limit: int
     remaining_today: int
     finals: FinalsView
+    # The user hosts the challenge: they may submit, are never ranked, and cannot create or join a team.
+    host: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,20 @@ def _check_open(challenge: Challenge, now: datetime) -> None:
     if not teams_open(challenge, now):
         raise Forbidden(f"Teams are fixed since the team-merge deadline, "
                         f"{merge_deadline(challenge):%Y-%m-%d %H:%M:%S} UTC.", code="teams_fixed", field="team")
+
+
+def _check_not_host(session: Session, challenge: Challenge, user_ids: list[int], *,
+                    acting: User | None = None) -> None:
+    """Hosts submit on their own and are never ranked, so they are in no team with others and make none."""
+    hosts = hosts_among(session, challenge, user_ids)
+    if not hosts:
+        return
+    if acting is None or acting.id in hosts:
+        raise Forbidden("You host this challenge, so you cannot create or join a team in it: a host may submit to "
+                        "test the scorer, but host submissions are never ranked.", code="host", field="team")
+    names = ", ".join(session.scalars(select(User.username).where(User.id.in_(hosts)).order_by(User.username)))
+    raise Forbidden(f"{names} host{'s' if len(hosts) == 1 else ''} this challenge and cannot be in a team with "
+                    "others.", code="host", field="team")
 
 
 def _members(session: Session, team_id: int) -> list[tuple[int, str, datetime]]:
@@ -141,7 +158,7 @@ def team_view(session: Session, challenge: Challenge, user: User, *, now: dateti
         max_team_size=challenge.max_team_size, merge_deadline=merge_deadline(challenge), teams_open=is_open,
         can_leave=team is not None and is_open and not _has_submissions(session, team.id),
         daily_limit=challenge.daily_limit, remaining_today=remaining_today(session, challenge, user, now),
-        finals=finals_view(session, challenge, team, now=now))
+        finals=finals_view(session, challenge, team, now=now), host=is_host(session, challenge, user))
 
 
 def create_or_rename_team(session: Session, challenge: Challenge, user: User, name: str, *,
@@ -149,6 +166,7 @@ def create_or_rename_team(session: Session, challenge: Challenge, user: User, na
     """Create the user's team under ``name``, or rename it (its leader only); also gives it an invite link."""
     now = now or utcnow()
     _check_open(challenge, now)
+    _check_not_host(session, challenge, [user.id])
     team = team_for(session, challenge, user, create=False)
     name = _clean_name(session, challenge, name, team_id=team.id if team else None)
     if team is None:
@@ -170,6 +188,7 @@ def rotate_team_invite(session: Session, challenge: Challenge, user: User, *, no
     """A new invite link for the user's team (its leader only); the old one stops working."""
     now = now or utcnow()
     _check_open(challenge, now)
+    _check_not_host(session, challenge, [user.id])
     team = team_for(session, challenge, user, create=False)
     if team is None:
         raise NotFound("You are not in a team in this challenge yet.", field="team")
@@ -212,6 +231,8 @@ def accept_invite(session: Session, user: User, code: str, *, now: datetime | No
     if mine is not None and mine.id == team.id:
         raise Conflict(f"You are already in {team.name}.", field="code")
     joining = _members(session, mine.id) if mine is not None else [(user.id, user.username, now)]
+    _check_not_host(session, challenge, [uid for uid, _name, _joined in (*joining, *_members(session, team.id))],
+                    acting=user)
     size = len(_members(session, team.id)) + len(joining)
     if size > challenge.max_team_size:
         raise LimitReached(f"Teams in this challenge have at most {challenge.max_team_size} "

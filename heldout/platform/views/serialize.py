@@ -52,6 +52,8 @@ def submission_json(submission: Submission, *, position: int | None = None,
         "run_s": submission.run_s,
         "peak_memory_bytes": submission.peak_memory_bytes,
         "selected_final": submission.selected_final,
+        # Made by one of the challenge's hosts: scored, shown to its author, never ranked.
+        "host": submission.host,
     }
     if private_visible(challenge):
         body["private_score"] = submission.private_score
@@ -143,7 +145,7 @@ def team_json(view: TeamView) -> dict:
                     for m in view.members],
         "invite_code": view.invite_code, "max_team_size": view.max_team_size,
         "merge_deadline": _iso(view.merge_deadline), "teams_open": view.teams_open, "can_leave": view.can_leave,
-        "daily_limit": view.daily_limit, "remaining_today": view.remaining_today,
+        "daily_limit": view.daily_limit, "remaining_today": view.remaining_today, "host": view.host,
         "finals": {
             "max": finals.max_finals, "selected": finals.selected, "automatic": finals.automatic,
             "closed": finals.closed, "closes_at": _iso(finals.closes_at),

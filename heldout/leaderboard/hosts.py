@@ -1,0 +1,57 @@
+"""Who hosts a challenge, and what their submissions count for: nothing on any board.
+
+The hosts of a challenge are the platform's admins, the organizer who published
+it, and, for a challenge owned by a study group, the group's lead. A host may
+submit (to test the scorer, as Kaggle hosts do), and the submission is scored
+and shown to its author like any other, but it is never ranked.
+
+Whether a submission is a host's is decided once, when it is made, and kept in
+``Submission.host``: a later change of role (a learner made admin, a group that
+changes its lead) does not rewrite the boards' history. Every board reads scored
+submissions through ``ranked_submissions`` (the public board's best-score rows,
+the finals and private standings, the score history), so the rank, the team
+counts, the shake-up, the group boards and the APIs all inherit the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy.orm import Session
+
+from heldout.models import Challenge, StudyGroup, Submission, User
+
+
+def is_host(session: Session, challenge: Challenge, user: User | None) -> bool:
+    """Whether ``user`` hosts ``challenge``: an admin, its publisher, or the lead of the group that owns it."""
+    if user is None:
+        return False
+    return user.is_admin or user.id in hosts_among(session, challenge, [user.id])
+
+
+def hosts_among(session: Session, challenge: Challenge, user_ids: Iterable[int]) -> set[int]:
+    """The ids in ``user_ids`` of the users who host ``challenge``."""
+    ids = set(user_ids)
+    if not ids:
+        return set()
+    hosts = set(session.scalars(select(User.id).where(User.id.in_(ids), User.is_admin.is_(True))))
+    if challenge.created_by_id in ids:
+        hosts.add(challenge.created_by_id)
+    if challenge.group_id is not None:
+        lead = session.scalar(select(StudyGroup.lead_id).where(StudyGroup.id == challenge.group_id))
+        if lead in ids:
+            hosts.add(lead)
+    return hosts
+
+
+def ranked_submissions() -> ColumnElement[bool]:
+    """The WHERE clause every board puts on the submissions it ranks: no host submission counts."""
+    return Submission.host.is_(False)
+
+
+def host_only_teams(challenge_ids: Select | Iterable[int]) -> Select:
+    """Teams of these challenges with host submissions and no other: a host's own team, never counted as a team."""
+    ranked = select(Submission.team_id).where(Submission.challenge_id.in_(challenge_ids), ranked_submissions())
+    return (select(Submission.team_id).where(Submission.challenge_id.in_(challenge_ids), Submission.host.is_(True),
+                                             Submission.team_id.not_in(ranked)))
