@@ -14,8 +14,9 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('submissions') as batch_op:
-        batch_op.add_column(sa.Column('host', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # A plain ADD COLUMN, not batch mode: on SQLite batch mode would copy the table and drop the old one, and
+    # dropping it cascades to every row that references a submission (the boards, the private standings).
+    op.add_column('submissions', sa.Column('host', sa.Boolean(), server_default=sa.false(), nullable=False))
     # Submissions already made by today's hosts (admins, the challenge's publisher, the owning group's lead)
     # become host submissions; from now on the flag is set when a submission is made.
     op.execute("""
@@ -31,5 +32,4 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('submissions') as batch_op:
-        batch_op.drop_column('host')
+    op.drop_column('submissions', 'host')  # SQLite 3.35+ drops a column in place
