@@ -13,7 +13,7 @@ from pathlib import Path
 
 from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config
 from heldout.client.http import HeldoutClient
-from heldout.client.output import Column, print_record, print_rows, score, when
+from heldout.client.output import Column, describe_standing, print_record, print_rows, score, when
 
 FINISHED = ("scored", "failed", "error")
 
@@ -105,6 +105,8 @@ def submit(args) -> int:  # noqa: ANN001
     submission = _follow(client, submission["url"], args.timeout)
     print_record(submission, SUBMISSION_FIELDS, args.format)
     if submission["status"] == "scored":
+        if args.format == "table" and submission.get("standing"):
+            print("\n".join(describe_standing(submission["standing"])))
         return 0
     if submission["status"] in FINISHED:
         _note(f"heldout: submission {submission['id']} {submission['status']}: {submission.get('error') or ''}")

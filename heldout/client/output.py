@@ -68,3 +68,21 @@ def print_record(record: dict, fields: list[Column], fmt: str, *, out: TextIO | 
     else:
         out.write(tabulate([[c.header, c.cell(record)] for c in fields], tablefmt="plain",
                            disable_numparse=True) + "\n")
+
+
+def describe_standing(standing: dict) -> list[str]:
+    """Where a scored submission leaves its team (the API's ``standing``), as lines for people."""
+    if standing["holds_row"]:
+        place = f"#{standing['rank']} of {standing['teams']} teams on the public leaderboard"
+    else:
+        place = (f"your team stays #{standing['team_rank']} (another submission is its best); "
+                 f"were this one its best: #{standing['rank']} of {standing['teams']}")
+    if standing["previous_best"] is None:
+        change = "your team's first score"
+    elif not standing["change"]:
+        change = f"the same as your team's previous best ({score(standing['previous_best'])})"
+    else:
+        better = "better" if standing["improved"] else "worse"
+        change = f"{score(abs(standing['change']))} {better} than your team's previous best " \
+                 f"({score(standing['previous_best'])})"
+    return [f"where you stand: {place}; {change}", f"leaderboard: {standing['leaderboard_url']}"]

@@ -62,6 +62,30 @@ class BoardMode:
         """Bootstrap intervals would give back the digits the rounded and ladder modes withhold."""
         return self.name == "classic"
 
+    def describe(self) -> str:
+        """The mode in one plain sentence, for the rules panel."""
+        if self.name == "rounded":
+            return (f"Rounded: scores are rounded to {self.digits} decimal{'s' if self.digits != 1 else ''} "
+                    f"before ranking; equal rounded scores go to the earlier submission.")
+        if self.name == "ladder":
+            return (f"Ladder: a team's score moves only when a submission beats it by more than {self.step:g}, "
+                    f"and then to a multiple of {self.step:g}.")
+        return "Classic: each team's best public score as it is, with its 95% bootstrap interval."
+
+    def withheld(self) -> list[tuple[str, str]]:
+        """What this mode keeps from the public board and from a team's own pages, and why: (what, why)."""
+        if self.name == "classic":
+            return []
+        if self.name == "rounded":
+            exact = (f"scores are rounded to {self.digits} decimals so the public board can't be probed")
+        else:
+            exact = (f"a submission shows only the ladder's value, so gains of {self.step:g} or less found by "
+                     f"probing the public split earn nothing")
+        return [("exact public scores", exact),
+                ("95% intervals", "they would give back the digits the board withholds"),
+                ("per-submission diagnostics", "withheld for the same reason: a confusion matrix or residuals "
+                                               "give back the exact public score")]
+
     def board_entry(self, entries: Sequence[Entry]) -> Entry | None:
         """The row one team earns: its submission and the score shown.
 

@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from heldout.leaderboard.history import utc_day
@@ -115,3 +115,25 @@ def public_ranks(session: Session, challenge: Challenge) -> dict[int, int]:
     team_ids = session.scalars(select(TeamBestScore.team_id).where(TeamBestScore.challenge_id == challenge.id)
                                .order_by(*board_order())).all()
     return {team_id: rank for rank, team_id in enumerate(team_ids, start=1)}
+
+
+def teams_ahead(session: Session, challenge_id: int, key: float, submitted_at: datetime, submission_id: int, *,
+                besides: int | None = None) -> int:
+    """How many rows the board puts before a row (``rank_key``, time, id), leaving out team ``besides``."""
+    best = TeamBestScore
+    query = select(func.count()).select_from(best).where(best.challenge_id == challenge_id, or_(
+        best.rank_key < key,
+        and_(best.rank_key == key, best.submitted_at < submitted_at),
+        and_(best.rank_key == key, best.submitted_at == submitted_at, best.submission_id < submission_id)))
+    if besides is not None:
+        query = query.where(best.team_id != besides)
+    return session.scalar(query) or 0
+
+
+def team_rank(session: Session, challenge_id: int, team_id: int | None) -> int | None:
+    """The team's rank on the whole public board; None if it has no row."""
+    if team_id is None:
+        return None
+    row = session.execute(select(TeamBestScore.rank_key, TeamBestScore.submitted_at, TeamBestScore.submission_id)
+                          .where(TeamBestScore.challenge_id == challenge_id, TeamBestScore.team_id == team_id)).first()
+    return None if row is None else teams_ahead(session, challenge_id, *row) + 1

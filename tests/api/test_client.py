@@ -182,6 +182,35 @@ def test_submit_wait_gives_up_after_its_timeout(heldout, tiny, tmp_path):
     assert status == 3 and "still queued" in err
 
 
+def test_submit_wait_says_where_the_team_stands(heldout, svc, tiny, tmp_path):
+    from heldout.leaderboard.best import refresh_team_best
+    from heldout.models import SubmissionStatus
+
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    stop = threading.Event()
+
+    def score_what_arrives():  # a stand-in for the worker: scores each queued submission 0.25
+        while not stop.wait(0.1):
+            with svc.sessions() as s:
+                for queued in s.scalars(select(Submission).where(Submission.status == SubmissionStatus.QUEUED)):
+                    queued.status, queued.public_score = SubmissionStatus.SCORED, 0.25
+                    s.flush()
+                    refresh_team_best(s, queued.challenge_id, queued.team_id)
+                s.commit()
+
+    scorer = threading.Thread(target=score_what_arrives, daemon=True)
+    scorer.start()
+    try:
+        status, out, _ = heldout("submit", SLUG, str(preds), "--wait", "--timeout", "30")
+    finally:
+        stop.set()
+        scorer.join(timeout=5)
+    assert status == 0, out
+    assert "where you stand: #1 of 1 teams on the public leaderboard; your team's first score" in out
+    assert f"leaderboard: http://127.0.0.1:" in out and f"/c/{SLUG}/leaderboard#my-team" in out
+
+
 def test_the_leaderboard_prints_csv_for_pipelines(heldout, tiny):
     status, out, _ = heldout("leaderboard", SLUG, "--csv")
     assert status == 0 and out.splitlines() == ["rank,team,score,entries,last_entry_at"]
@@ -234,3 +263,14 @@ def test_the_client_reads_no_server_settings(home, monkeypatch, tmp_path, capsys
     main(["challenges", "list"])
     assert "HELDOUT_SANDBOX" not in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "instance")
+
+
+def test_a_worse_submission_says_where_it_would_have_ranked():
+    from heldout.client.output import describe_standing
+
+    lines = describe_standing({"rank": 3, "holds_row": False, "teams": 4, "team_rank": 2, "score": 0.72,
+                               "previous_best": 0.85, "change": -0.13, "improved": False,
+                               "leaderboard_url": "http://x/c/s/leaderboard#my-team"})
+    assert lines == ["where you stand: your team stays #2 (another submission is its best); were this one its best: "
+                     "#3 of 4; 0.13000 worse than your team's previous best (0.85000)",
+                     "leaderboard: http://x/c/s/leaderboard#my-team"]

@@ -88,7 +88,8 @@ def test_a_good_bundle_becomes_a_draft_only_its_organizer_sees_until_published(o
     assert response.status_code == 302 and response.location == "/organizer/c/tiny-regression"
     assert "It is a draft" in client.get(response.location).get_data(as_text=True)
     assert _challenge(app).status == ChallengeStatus.DRAFT
-    assert "Draft preview" in client.get("/c/tiny-regression").get_data(as_text=True)
+    preview = client.get("/c/tiny-regression").get_data(as_text=True)
+    assert "Draft preview" in preview and '<span class="phase phase-draft" id="draft-badge">draft</span>' in preview
 
     _log_in_new(client, app, "learner")
     assert client.get("/c/tiny-regression").status_code == 404

@@ -208,7 +208,8 @@ def test_a_scored_submission_shows_score_interval_run_time_memory_and_capped_log
     assert "0.12346" in page and "95% interval 0.10000 – 0.15000" in page
     assert "1.50 s" in page and "50.0 MB" in page
     assert "the last 20,000 characters of" in page and "the end" in page and "start\n" not in page
-    assert "Private score" not in page
+    assert "private-score" not in page  # no private score before the reveal, only why it is hidden
+    assert "Hidden until the challenge ends, so that tuning to the public board does not pay." in page
 
 
 DIAGNOSTICS = {"rows": 20, "confusion": {"labels": ["<b>no</b>", "yes"], "matrix": [[9, 1], [2, 8]], "threshold": 0.5},
@@ -243,7 +244,10 @@ def test_rounded_and_ladder_boards_hide_diagnostics_that_would_give_back_the_exa
         challenge.leaderboard_mode = "rounded"
         challenge.rules = {**challenge.rules, "leaderboard": {"mode": "rounded", "digits": 2}}
         s.commit()
-    assert "Diagnostics" not in client.get(location).get_data(as_text=True)
+    page = client.get(location).get_data(as_text=True)
+    assert "data-chart=\"" not in page and "on the 20 public rows" not in page
+    # Said where the charts would have been, with the reason.
+    assert re.search(r'id="diagnostics-withheld"[^>]*>Withheld on this challenge: .* rounded leaderboard withholds', page)
     assert client.get(f"/submissions/{sid}/status").get_json()["diagnostics"] is None
 
 
@@ -262,7 +266,9 @@ def test_a_ladder_board_tells_each_submission_only_the_ladders_value_everywhere(
         _set(app, ids[-1], status=SubmissionStatus.SCORED, public_score=exact, public_ci_low=exact - 0.01,
              public_ci_high=exact + 0.01)
     page = client.get(f"/submissions/{ids[1]}").get_data(as_text=True)
-    assert re.search(r'id="public-score">0.70<', page) and "0.709" not in page and "95% interval" not in page
+    assert re.search(r'id="public-score">0.70<', page) and "0.709" not in page and 'id="public-ci"' not in page
+    assert "95% interval withheld" in page
+    assert 'id="standing-change">The same as your team\'s previous best (0.70), as the board shows it.' in page
     body = client.get(f"/submissions/{ids[1]}/status").get_json()
     assert body["public_score"] == 0.70 and body["public_ci"] is None
     listed = client.get("/c/tiny-regression").get_data(as_text=True)

@@ -134,3 +134,11 @@ def test_healthz_names_each_backend(client):
     body = client.get("/healthz").get_json()
     assert body["database"]["ok"] is True and body["queue"]["backend"] == "embedded"
     assert "backend" in body["sandbox"]
+
+
+def test_every_page_names_the_sites_icon(client):
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in client.get("/").get_data(as_text=True)
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    old_default = client.get("/favicon.ico")
+    assert old_default.status_code == 301 and old_default.location.endswith("/static/favicon.svg")

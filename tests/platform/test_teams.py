@@ -78,6 +78,16 @@ def test_a_solo_entrant_naming_their_team_keeps_their_submissions(session, chall
     assert team.id == solo.id and team.name == "Ada's team"
 
 
+def test_a_solo_team_made_by_a_first_submission_has_an_invite_link_to_share(session, challenge):
+    ada = make_user(session, "ada")
+    solo = submissions.team_for(session, challenge, ada)
+    session.commit()
+    view = teams.team_view(session, challenge, ada, now=NOW)
+    assert view.is_leader and view.invite_code is not None
+    assert teams.invitation(session, make_user(session, "grace"), view.invite_code).team_name == solo.name
+    assert teams.team_view(session, challenge, ada, now=NOW).invite_code == view.invite_code  # made once
+
+
 def test_team_names_are_checked_and_name_the_field(session, challenge):
     ada, bob = make_user(session), make_user(session)
     teams.create_or_rename_team(session, challenge, ada, "Taken", now=NOW)

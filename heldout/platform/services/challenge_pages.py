@@ -18,6 +18,7 @@ from heldout.models import Challenge, Submission, Team, User, utcnow
 from heldout.leaderboard.hosts import host_only_teams
 from heldout.leaderboard.modes import BoardMode
 from heldout.platform.services import catalog, submissions
+from heldout.platform.services.rules import Rules, challenge_rules
 from heldout.platform.services.errors import ServiceError
 from heldout.storage import Storage
 
@@ -120,6 +121,7 @@ class ChallengePage:
     remaining: int | None
     released: dict[int, float | None]  # the public score each of ``submissions`` shows (the board's mode)
     score_precision: int
+    rules: Rules
 
 
 def challenge_page(session: Session, storage: Storage, challenge: Challenge, user: User | None,
@@ -127,13 +129,16 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
     now = now or utcnow()
     team = submissions.team_for(session, challenge, user, create=False) if user is not None else None
     mine = submissions.team_submissions(session, challenge, user)[:MY_SUBMISSIONS_SHOWN] if team else []
+    remaining = submissions.remaining_today(session, challenge, user, now) if user is not None else None
+    left = time_left(challenge, now)
     return ChallengePage(
-        challenge=challenge, phase=phase_of(challenge, now), time_left=time_left(challenge, now),
+        challenge=challenge, phase=phase_of(challenge, now), time_left=left,
         team_count=team_counts(session, [challenge.id]).get(challenge.id, 0),
         metric_summary=metric_summary(challenge.metric), format_columns=format_columns(challenge),
         sample=read_sample(storage, challenge), team=team, submissions=mine,
-        remaining=submissions.remaining_today(session, challenge, user, now) if user is not None else None,
-        released=submissions.released_public_scores(session, mine), score_precision=BoardMode.of(challenge).precision,
+        remaining=remaining, released=submissions.released_public_scores(session, mine),
+        score_precision=BoardMode.of(challenge).precision,
+        rules=challenge_rules(challenge, time_left=left, remaining_today=remaining, now=now),
     )
 
 

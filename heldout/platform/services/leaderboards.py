@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from heldout.leaderboard import private
 from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.modes import BoardMode
-from heldout.leaderboard.public import count_teams, public_leaderboard
+from heldout.leaderboard.public import count_teams, public_leaderboard, team_rank
 from heldout.leaderboard.ranking import statistically_tied_top
-from heldout.models import Challenge, GroupMembership, StudyGroup, User, utcnow
+from heldout.leaderboard.standing import Standing, standing
+from heldout.models import Challenge, GroupMembership, PrivateStanding, StudyGroup, Submission, User, utcnow
 from heldout.platform.services.errors import Forbidden, ServiceError
 from heldout.platform.services.groups import get_group
 from heldout.platform.services.submissions import team_for
@@ -70,6 +71,8 @@ class PublicBoard:
     tied_top: int
     # The ladder's threshold, in the ladder mode.
     step: float | None = None
+    # The page that holds the viewer's team, when it has a row and this page does not show it.
+    my_page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class PrivateBoard:
     total: int
     page: int
     pages: int
+    my_page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,44 @@ def _my_team_id(session: Session, challenge: Challenge, viewer: User | None) -> 
     return team.id if team is not None else None
 
 
+def page_of(rank: int, per_page: int = PER_PAGE) -> int:
+    """The page of the full board that shows ``rank``."""
+    return (rank - 1) // per_page + 1
+
+
+def where_you_stand(session: Session, submission: Submission) -> tuple[Standing | None, int | None]:
+    """A scored submission's standing (leaderboard.standing), and the full board's page that shows its team."""
+    stand = standing(session, submission)
+    if stand is None:
+        return None, None
+    return stand, page_of(stand.team_rank) if stand.team_rank is not None else None
+
+
+def _my_page(session: Session, challenge: Challenge, mine: int | None, rows: list, *, group_id: int | None,
+             private_board: bool, per_page: int) -> int | None:
+    """The page of this board that holds the viewer's team, when the rows shown do not ("jump to my team")."""
+    if mine is None or any(r.is_mine for r in rows):
+        return None
+    if group_id is not None:  # a study group's view numbers its own teams: find the team among them
+        board = (private.private_leaderboard if private_board else public_leaderboard)(session, challenge,
+                                                                                      group_id=group_id)
+        position = next((r.group_rank for r in board if r.team_id == mine), None)
+    elif private_board:
+        position = session.scalar(select(PrivateStanding.rank).where(PrivateStanding.challenge_id == challenge.id,
+                                                                     PrivateStanding.team_id == mine))
+    else:
+        position = team_rank(session, challenge.id, mine)
+    return None if position is None else page_of(position, per_page)
+
+
 def public_board(session: Session, challenge: Challenge, viewer: User | None, *, group: str | None = None,
-                 page: str | int | None = 1, per_page: int = PER_PAGE, now: datetime | None = None) -> PublicBoard:
-    """One page of the public leaderboard, optionally restricted to a study group the viewer belongs to."""
+                 page: str | int | None = 1, per_page: int = PER_PAGE, now: datetime | None = None,
+                 jump_per_page: int | None = None) -> PublicBoard:
+    """One page of the public leaderboard, optionally restricted to a study group the viewer belongs to.
+
+    ``my_page`` counts pages of ``jump_per_page`` rows (default ``per_page``): the full board's pages,
+    for the top few rows on the challenge page.
+    """
     now = now or utcnow()
     page = _page_number(page)
     study_group = _group(session, viewer, group)
@@ -162,11 +201,14 @@ def public_board(session: Session, challenge: Challenge, viewer: User | None, *,
                                        else None for e in entries])
     return PublicBoard(mode=mode.name, precision=mode.precision, show_ci=mode.shows_interval and
                        any(e.ci_low is not None for e in entries), rows=entries, total=total, page=page,
-                       pages=pages, tied_top=tied, step=mode.step if mode.name == "ladder" else None)
+                       pages=pages, tied_top=tied, step=mode.step if mode.name == "ladder" else None,
+                       my_page=_my_page(session, challenge, mine, entries, group_id=group_id, private_board=False,
+                                        per_page=jump_per_page or per_page))
 
 
 def private_board(session: Session, challenge: Challenge, viewer: User | None, *, group: str | None = None,
-                  page: str | int | None = 1, per_page: int = PER_PAGE, now: datetime | None = None) -> PrivateBoard:
+                  page: str | int | None = 1, per_page: int = PER_PAGE, now: datetime | None = None,
+                  jump_per_page: int | None = None) -> PrivateBoard:
     """One page of the private leaderboard with the shake-up; refused until the reveal."""
     now = now or utcnow()
     if not private_visible(challenge, now):
@@ -182,10 +224,11 @@ def private_board(session: Session, challenge: Challenge, viewer: User | None, *
     mine = _my_team_id(session, challenge, viewer)
     rows = private.private_leaderboard(session, challenge, limit=per_page, offset=(page - 1) * per_page,
                                        group_id=group_id)
-    return PrivateBoard(
-        precision=challenge.display_precision, total=total, page=page, pages=pages,
-        rows=[PrivateEntry(rank=r.rank, team=r.team_name, private_score=r.private_score, public_rank=r.public_rank,
-                           shake_up=r.shake_up, group_rank=r.group_rank, is_mine=r.team_id == mine) for r in rows])
+    entries = [PrivateEntry(rank=r.rank, team=r.team_name, private_score=r.private_score, public_rank=r.public_rank,
+                            shake_up=r.shake_up, group_rank=r.group_rank, is_mine=r.team_id == mine) for r in rows]
+    return PrivateBoard(precision=challenge.display_precision, total=total, page=page, pages=pages, rows=entries,
+                        my_page=_my_page(session, challenge, mine, entries, group_id=group_id, private_board=True,
+                                         per_page=jump_per_page or per_page))
 
 
 def leaderboard_page(session: Session, challenge: Challenge, viewer: User | None, *, board: str | None = "public",
@@ -215,8 +258,9 @@ def leaderboard_summary(session: Session, challenge: Challenge, viewer: User | N
     """The top of both boards for the challenge page: the private one only after the reveal."""
     now = now or utcnow()
     visible = private_visible(challenge, now)
-    public = public_board(session, challenge, viewer, per_page=limit, now=now)
-    private_rows = private_board(session, challenge, viewer, per_page=limit, now=now) if visible else None
+    public = public_board(session, challenge, viewer, per_page=limit, now=now, jump_per_page=PER_PAGE)
+    private_rows = (private_board(session, challenge, viewer, per_page=limit, now=now, jump_per_page=PER_PAGE)
+                    if visible else None)
     return LeaderboardPage(
         challenge_slug=challenge.slug, board="public", public=public, private=private_rows, private_visible=visible,
         private_hidden_until=None if visible else challenge.ends_at, group=None, groups=[],

@@ -150,6 +150,10 @@ def team_view(session: Session, challenge: Challenge, user: User, *, now: dateti
     leader = leader_id(session, team) if team is not None else None
     is_open = teams_open(challenge, now)
     may_grow = is_open and challenge.max_team_size > len(members)
+    if team is not None and may_grow and not team.invite_code:
+        # A team of one made by a first submission has no link yet: it gets one the first time it looks.
+        team.invite_code = _new_code()
+        session.commit()
     return TeamView(
         challenge_slug=challenge.slug, team_id=team.id if team else None, name=team.name if team else None,
         members=[TeamMember(user_id=uid, username=name, joined_at=joined, is_leader=uid == leader)

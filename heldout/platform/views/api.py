@@ -267,7 +267,7 @@ def list_submissions(slug: str):  # noqa: ANN201
 @bp.get("/submissions/<int(max=2147483647):submission_id>")
 def show_submission(submission_id: int):  # noqa: ANN201
     submission = submissions.get_submission(db(), api_user(required=True), submission_id)
-    body = submission_json(submission, position=submissions.queue_position(db(), submission))
+    body = submission_json(submission, position=submissions.queue_position(db(), submission), with_standing=True)
     body["url"] = _submission_url(submission.id)
     return jsonify(body)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from heldout.platform.app import db, me, services
 from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer
@@ -34,6 +34,12 @@ def _challenge_or_404(slug: str):  # noqa: ANN202
         return catalog.get_challenge(db(), me(), slug)
     except NotFound:
         abort(404)
+
+
+@bp.get("/favicon.ico")
+def favicon():  # noqa: ANN201
+    # Pages name the SVG icon; this answers browsers and tools that ask for the old default path.
+    return redirect(url_for("static", filename="favicon.svg"), code=301)
 
 
 @bp.get("/c/<slug>")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from flask import url_for
 from sqlalchemy.orm import object_session
 
 from heldout.leaderboard.modes import BoardMode
@@ -12,6 +13,7 @@ from heldout.models import Challenge, Submission
 from heldout.platform.services import leaderboards
 from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
 from heldout.platform.services.checks import CheckResult
+from heldout.platform.services.rules import Rules
 from heldout.platform.services.submissions import released_public_scores, visible_diagnostics
 from heldout.platform.services.teams import TeamView
 
@@ -25,9 +27,25 @@ def private_visible(challenge: Challenge) -> bool:
     return leaderboards.private_visible(challenge)
 
 
+def standing_json(submission: Submission) -> dict | None:
+    """Where a scored submission leaves its team (leaderboard.standing), with a link to that board page."""
+    stand, page = leaderboards.where_you_stand(object_session(submission), submission)
+    if stand is None:
+        return None
+    return {"rank": stand.rank, "holds_row": stand.holds_row, "teams": stand.teams, "team_rank": stand.team_rank,
+            "score": stand.score, "previous_best": stand.previous_best, "change": stand.change,
+            "improved": stand.improved,
+            "leaderboard_url": url_for("challenges.leaderboard", slug=submission.challenge.slug,
+                                       page=page if page and page > 1 else None, _anchor="my-team",
+                                       _external=True)}
+
+
 def submission_json(submission: Submission, *, position: int | None = None,
-                    released: dict[int, float | None] | None = None) -> dict:
-    """``released``: from released_public_scores, when a list is serialised (one query per team, not per row)."""
+                    released: dict[int, float | None] | None = None, with_standing: bool = False) -> dict:
+    """``released``: from released_public_scores, when a list is serialised (one query per team, not per row).
+
+    ``with_standing`` adds where the submission leaves its team (one submission's page, not a list).
+    """
     challenge = submission.challenge
     if released is None:
         released = released_public_scores(object_session(submission), [submission])
@@ -58,6 +76,8 @@ def submission_json(submission: Submission, *, position: int | None = None,
     if private_visible(challenge):
         body["private_score"] = submission.private_score
     body["diagnostics"] = visible_diagnostics(submission)
+    if with_standing:
+        body["standing"] = standing_json(submission)
     return body
 
 
@@ -109,6 +129,7 @@ def challenge_detail_json(page: ChallengePage, *, file_url: Callable[[str], str]
             or (challenge.scoring_spec or {}).get("max_bytes"),
             "leaderboard": rules.get("leaderboard") or {"mode": challenge.leaderboard_mode},
             "code": rules.get("code"),
+            **rules_json(page.rules),
         },
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "url": file_url(f.name)}
                   for f in challenge.files],
@@ -116,6 +137,17 @@ def challenge_detail_json(page: ChallengePage, *, file_url: Callable[[str], str]
         "remaining_today": page.remaining,
     })
     return body
+
+
+def rules_json(rules: Rules) -> dict:
+    """The rules panel's content (services.rules), as the API's challenge JSON carries it."""
+    return {
+        "starts_at": _iso(rules.starts_at), "ends_at": _iso(rules.ends_at), "time_left": rules.time_left,
+        "merge_deadline": _iso(rules.merge_deadline), "remaining_today": rules.remaining_today,
+        "resets_at": _iso(rules.resets_at), "finals": {"max": rules.max_finals, "how": rules.finals},
+        "board": {"mode": rules.board_mode, "description": rules.board},
+        "withheld": [{"what": w.what, "why": w.why} for w in rules.withheld],
+    }
 
 
 def _page_fields(board) -> dict:  # noqa: ANN001

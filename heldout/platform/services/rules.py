@@ -1,0 +1,61 @@
+"""A challenge's rules in one place: the panel on its overview and the ``rules`` of its API JSON.
+
+Dates, team size and merge deadline, the daily limit and what is left of it, how finals are
+chosen, the leaderboard mode in a sentence, and what is withheld and why: all worked out here,
+so the template and the JSON only lay them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from heldout.leaderboard.modes import BoardMode
+from heldout.models import Challenge
+from heldout.platform.services.leaderboards import private_visible
+from heldout.platform.services.submissions import utc_day_start
+from heldout.platform.services.teams import merge_deadline
+
+
+@dataclass(frozen=True)
+class Withheld:
+    what: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Rules:
+    starts_at: datetime | None
+    ends_at: datetime | None
+    time_left: str | None
+    max_team_size: int
+    merge_deadline: datetime | None
+    daily_limit: int
+    remaining_today: int | None  # None for a visitor who is not logged in
+    resets_at: datetime  # the next 00:00 UTC
+    max_finals: int
+    finals: str  # how the finals are chosen, in a sentence
+    board_mode: str
+    board: str  # the leaderboard mode, in a sentence
+    withheld: list[Withheld]
+
+
+def challenge_rules(challenge: Challenge, *, time_left: str | None, remaining_today: int | None,
+                    now: datetime) -> Rules:
+    mode = BoardMode.of(challenge)
+    finals = challenge.max_final_submissions
+    plural = "s" if finals != 1 else ""
+    chosen = (f"Each team selects up to {finals} final submission{plural} on its team page until the challenge "
+              f"ends; a team that selects none has its {finals} best public submission{plural} count. "
+              f"The private leaderboard ranks teams by their finals.")
+    withheld = [Withheld(what, why) for what, why in mode.withheld()]
+    if not private_visible(challenge, now):
+        until = f" ({challenge.ends_at:%Y-%m-%d %H:%M} UTC)" if challenge.ends_at else ""
+        withheld.append(Withheld("private scores", f"hidden until the challenge ends{until}, so that tuning to "
+                                                   f"the public board does not pay"))
+    return Rules(
+        starts_at=challenge.starts_at, ends_at=challenge.ends_at, time_left=time_left,
+        max_team_size=challenge.max_team_size, merge_deadline=merge_deadline(challenge),
+        daily_limit=challenge.daily_limit, remaining_today=remaining_today,
+        resets_at=utc_day_start(now) + timedelta(days=1), max_finals=finals, finals=chosen,
+        board_mode=mode.name, board=mode.describe(), withheld=withheld)
