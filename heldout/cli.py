@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=commands.challenges_load)
     p = ch.add_parser("validate", help="check a bundle and print what is wrong; stores nothing")
     p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("--run-baseline", action="store_true",
+                   help="also run the bundle's baseline in the sandbox (as the organizer's upload does), print "
+                        "its public and private scores, and fail if either is outside baseline.score")
     p.set_defaults(handler=commands.challenges_validate)
     p = _client_command(ch, "list", client.challenges_list, "list the server's challenges (client)")
     p.add_argument("--search", help="words that must all appear in the slug, title, summary or tags")

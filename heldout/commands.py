@@ -35,12 +35,27 @@ def _sessions(settings: Settings):  # noqa: ANN202
     return make_session_factory(engine)
 
 
-def challenges_validate(_settings: Settings, args) -> int:  # noqa: ANN001
-    from heldout.challenges.bundle import validate_bundle
+def challenges_validate(settings: Settings, args) -> int:  # noqa: ANN001
+    from heldout.challenges.bundle import load_bundle
+    from heldout.challenges.errors import BundleError, BundleErrors
+    from heldout.runner.baseline import check_bundle_baseline
 
+    sandbox = _baseline_sandbox(settings) if getattr(args, "run_baseline", False) else None
     status = 0
     for path in args.paths:
-        errors = validate_bundle(path)
+        report = None
+        try:
+            with load_bundle(path) as bundle:
+                errors = []
+                if sandbox is not None:
+                    if bundle.baseline is None:
+                        errors = [BundleError("--run-baseline: the bundle declares no baseline (script and score "
+                                              "range)", "challenge.yaml", "baseline")]
+                    else:
+                        report = check_bundle_baseline(sandbox, bundle)
+                        errors = report.errors
+        except BundleErrors as exc:
+            errors = exc.errors
         if errors:
             status = 1
             print(f"{path}: {len(errors)} problem(s)")
@@ -48,7 +63,32 @@ def challenges_validate(_settings: Settings, args) -> int:  # noqa: ANN001
                 print(f"  {error}")
         else:
             print(f"{path}: ok")
+        if report is not None:
+            _print_baseline(report)
     return status
+
+
+def _baseline_sandbox(settings: Settings):  # noqa: ANN202
+    from heldout.runner.sandbox import SandboxUnavailable, get_sandbox
+
+    try:
+        return get_sandbox(settings.sandbox, image=settings.sandbox_image)
+    except SandboxUnavailable as exc:
+        raise StartupError(f"--run-baseline needs a sandbox: {exc}") from None
+
+
+def _print_baseline(report) -> None:  # noqa: ANN001
+    def score(value) -> str:  # noqa: ANN001
+        return "none (empty split)" if value is None else f"{value:.6g}"
+
+    if report.public_score is not None or report.private_score is not None:
+        print(f"  baseline: public score {score(report.public_score)}, private score {score(report.private_score)} "
+              f"(stated range {report.score_min:g} to {report.score_max:g})"
+              + (f", {report.run_s:.1f} s" if report.run_s else ""))
+    if report.logs and not report.passed:
+        print("  baseline log:")
+        for line in report.logs.splitlines():
+            print(f"    {line}")
 
 
 def challenges_load(settings: Settings, args) -> int:  # noqa: ANN001

@@ -165,6 +165,10 @@ class Challenge(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     solution_hash: Mapped[str] = mapped_column(String(64))
     solution_key: Mapped[str] = mapped_column(String(255))
+    # The baseline check of the current bundle (heldout.runner.baseline): pending, passed, failed or error,
+    # null while never asked for; and its report (scores, problems, log). A new bundle clears both.
+    baseline_state: Mapped[str | None] = mapped_column(String(16))
+    baseline_report: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -95,3 +95,33 @@ def write_code_bundle(root: Path, slug: str = "tiny-code", *, time_limit: int = 
     write_tiny_bundle(root, slug)
     (root / "challenge.yaml").write_text(CODE_YAML.format(slug=slug, time_limit=time_limit))
     return root
+
+
+# A predictions baseline as learners would run it: the downloads in its folder, submission.csv written there.
+# Standard library only, so that it starts fast.
+FIT_SLOPE_BASELINE = """\
+import csv
+train = list(csv.DictReader(open("train.csv")))
+slope = sum(float(r["x"]) * float(r["y"]) for r in train) / sum(float(r["x"]) ** 2 for r in train)
+print(f"fitted slope {slope:.2f}")
+with open("submission.csv", "w") as out:
+    out.write("id,y\\n")
+    for r in csv.DictReader(open("test.csv")):
+        out.write(f"{r['id']},{slope * float(r['x'])}\\n")
+"""
+
+CRASHING_BASELINE = """\
+import csv
+print("reading the training data")
+rows = list(csv.reader(open("train_v2.csv")))
+"""
+
+
+def with_baseline(root: Path, script: str, *, name: str = "baseline.py", score_min: float = 0.0,
+                  score_max: float = 0.5) -> Path:
+    """Give a bundle a baseline section: ``script`` saved as ``name``, expected to score in [min, max]
+    (the tiny bundles' RMSE for y = 3x is about 0.1)."""
+    (root / name).write_text(script)
+    with open(root / "challenge.yaml", "a") as yaml:
+        yaml.write(f"baseline:\n  script: {name}\n  score: {{min: {score_min}, max: {score_max}}}\n")
+    return root

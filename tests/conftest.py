@@ -147,6 +147,22 @@ def session(sessions):  # noqa: ANN001, ANN201
         yield s
 
 
+# --- sandbox -------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def bwrap_sandbox():  # noqa: ANN201
+    """A checked bubblewrap sandbox: real limits, no Docker (so no need for the Docker lock)."""
+    from heldout.runner.sandbox import SandboxUnavailable
+    from heldout.runner.sandbox.bubblewrap_backend import BubblewrapSandbox
+
+    sb = BubblewrapSandbox()
+    try:
+        sb.check()
+    except SandboxUnavailable as exc:
+        require(False, str(exc))
+    return sb
+
+
 # --- redis ---------------------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -36,11 +36,7 @@ def claim_submission(session: Session, submission_id: int, *, now: datetime | No
     if result.rowcount != 1:
         return None
     challenge = session.get(Challenge, submission.challenge_id)
-    # Code submissions see the bundle's runtime files at /data; never the solution.
-    data_keys = dict((challenge.rules or {}).get("runtime_keys") or {}) or {
-        f.name: f.storage_key
-        for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
-    }
+    data_keys = data_keys_of(session, challenge)
     task = ScoringTask(
         submission_id=submission.id, run_token=token, kind=submission.kind.value,
         file_key=submission.file_key, filename=submission.filename, challenge_id=challenge.id,
@@ -49,6 +45,14 @@ def claim_submission(session: Session, submission_id: int, *, now: datetime | No
     )
     session.commit()
     return task
+
+
+def data_keys_of(session: Session, challenge: Challenge) -> dict[str, str]:
+    """What a code run mounts at /data: the bundle's runtime files, else its downloads; never the solution."""
+    return dict((challenge.rules or {}).get("runtime_keys") or {}) or {
+        f.name: f.storage_key
+        for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
+    }
 
 
 def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now: datetime | None = None) -> bool:

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from heldout.db import session_scope
 from heldout.leaderboard.best import refresh_team_best
 from heldout.logs import log_context
-from heldout.models import Submission, SubmissionStatus
-from heldout.runner import registry
+from heldout.models import Challenge, Submission, SubmissionStatus
+from heldout.runner import baseline, baseline_checks, registry
 from heldout.runner.claims import claim_submission, record_outcome, requeue
 from heldout.runner.context import current_context
 from heldout.runner.execute import run_code, score_predictions
@@ -59,7 +59,7 @@ def _run_claimed(context, task, queue_wait_s: float | None) -> str:  # noqa: ANN
     lease_interval = max(0.5, context.settings.running_deadline_s / 4)
     try:
         with LeaseKeeper(context.sessions, task, lease_interval):
-            outcome = _run(context.sandbox, context.storage, task)
+            outcome = run_task(context.sandbox, context.storage, task)
     except SandboxUnavailable as exc:
         outcome = Outcome.platform_error(f"{SANDBOX_UNAVAILABLE}: {exc}")
     except Exception as exc:  # noqa: BLE001 - recorded as a platform error, then re-raised so RQ marks the job failed
@@ -98,12 +98,47 @@ def _log_outcome(submission_id: int, outcome: Outcome, elapsed_s: float, queue_w
     log.info("submission %s %s in %.2fs", submission_id, status, elapsed_s, extra=fields)
 
 
-def _run(sandbox, storage, task) -> Outcome:  # noqa: ANN001
+def run_task(sandbox, storage, task) -> Outcome:  # noqa: ANN001
+    """Run one submission as its challenge's kind says (also a bundle's baseline: runner.baseline)."""
     if task.scoring_spec.get("task_type") == "reinforcement":
         return run_reinforcement(sandbox, storage, task)
     if task.kind == "code":
         return run_code(sandbox, storage, task)
     return score_predictions(sandbox, storage, task)
+
+
+def check_baseline(challenge_id: int, content_hash: str) -> str:
+    """Run the pending baseline check of one bundle of a challenge; returns the state it recorded, or
+    ``skipped`` when there was none pending for that bundle, or ``discarded`` when the bundle changed meanwhile."""
+    context = current_context()
+    with session_scope(context.sessions) as session:
+        challenge = session.get(Challenge, challenge_id)
+        pending = challenge is not None and challenge.content_hash == content_hash \
+            and challenge.baseline_state == baseline_checks.PENDING
+        task = baseline_checks.task_of_challenge(session, challenge) if pending else None
+    if task is None:
+        return "skipped"
+    with log_context(challenge_id=challenge_id):
+        started = time.monotonic()
+        try:
+            if not task.script_key:
+                report = baseline_checks.unrunnable(task, "this challenge was stored before baseline scripts were "
+                                                          "kept: upload its bundle again")
+            else:
+                report = baseline.check_baseline(context.sandbox, context.storage, task)
+        except SandboxUnavailable as exc:
+            report = baseline.unavailable(task, exc)
+        except Exception as exc:  # noqa: BLE001 - recorded, so the page does not say "pending" forever; re-raised
+            log.exception("the baseline check of challenge %s crashed", challenge_id)
+            with session_scope(context.sessions) as session:
+                baseline_checks.record_report(session, challenge_id, content_hash, baseline_checks.unrunnable(
+                    task, f"the check crashed on the platform's side: {type(exc).__name__}: {exc}"))
+            raise
+        with session_scope(context.sessions) as session:
+            recorded = baseline_checks.record_report(session, challenge_id, content_hash, report)
+        log.info("baseline check of challenge %s: %s in %.2fs", challenge_id, report.state,
+                 time.monotonic() - started)
+    return report.state if recorded else "discarded"
 
 
 def rescore_submission(submission_id: int) -> str:
@@ -123,4 +158,4 @@ def _team_of(session, submission_id: int) -> int:  # noqa: ANN001
     return session.get(Submission, submission_id).team_id
 
 
-__all__ = ["score_submission", "rescore_submission", "SubmissionStatus"]
+__all__ = ["score_submission", "rescore_submission", "check_baseline", "run_task", "SubmissionStatus"]

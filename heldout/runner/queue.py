@@ -59,5 +59,20 @@ def enqueue_scoring(queue: Queue, submission_id: int, attempt: int) -> bool:
         return False
 
 
+def enqueue_baseline_check(queue: Queue, challenge_id: int, content_hash: str) -> bool:
+    """Queue ``check_baseline`` of the challenge's current bundle (see heldout.runner.baseline_checks); False when
+    Redis refused. The job id names the bundle: asking again while one is queued adds nothing."""
+    try:
+        queue.enqueue("heldout.runner.jobs.check_baseline", challenge_id, content_hash,
+                      job_id=f"check-baseline-{challenge_id}-{content_hash[:16]}", unique=True, result_ttl=0,
+                      failure_ttl=7 * 24 * 3600)
+        return True
+    except DuplicateJobError:
+        return True
+    except Exception as exc:  # noqa: BLE001 - the page says the check is pending and offers to ask again
+        log.warning("could not enqueue the baseline check of challenge %s: %s", challenge_id, exc)
+        return False
+
+
 def queued_job_ids(queue: Queue) -> set[str]:
     return set(queue.get_job_ids())

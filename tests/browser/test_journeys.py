@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import zip_folder
-from tests.bundles import perfect_predictions, write_tiny_bundle
+from tests.bundles import FIT_SLOPE_BASELINE, perfect_predictions, with_baseline, write_tiny_bundle
 
 pytestmark = pytest.mark.e2e
 
@@ -108,7 +109,9 @@ def test_a_broken_file_is_explained_by_row_and_column(live, visitors, tmp_path):
 
 def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed(live, visitors, tmp_path):
     live.create_user("olga", "--organizer")
-    bundle = write_tiny_bundle(tmp_path / "bundle", slug="organized")
+    live.ensure_worker()  # runs the baseline check the upload queues
+    bundle = with_baseline(write_tiny_bundle(tmp_path / "bundle", slug="organized"), FIT_SLOPE_BASELINE,
+                           score_min=0, score_max=0.5)
     yaml = (bundle / "challenge.yaml").read_text()
     (bundle / "challenge.yaml").write_text(yaml.replace("title: Tiny regression", "title: Organized regression")
                                            .replace("metric: rmse", "metric: rmsee"))
@@ -136,6 +139,18 @@ def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed
     expect(page.get_by_text("Draft preview")).to_be_visible()
     olga.screenshot("3-draft-preview")
     page.go_back()
+    # The worker runs the baseline in the sandbox; until it has passed, Publish is disabled with the reason.
+    _reload_until(page, page.locator("#baseline-state"), "passed")
+    scores = page.locator("#baseline-scores tbody td")
+    expect(scores.nth(0)).to_have_text(re.compile(r"^0\.\d+$"))
+    expect(scores.nth(1)).to_have_text(re.compile(r"^0\.\d+$"))
+    expect(scores.nth(2)).to_have_text("0 to 0.5")
+    olga.screenshot("3-baseline-passed")
+    phone = visitors("olga", phone=True)
+    phone.log_in()
+    phone.goto("/organizer/c/organized")
+    expect(phone.page.locator("#baseline-scores")).to_be_visible()
+    phone.screenshot("3-baseline-passed-phone")
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_text("Published: learners can see it now.")).to_be_visible()
     olga.screenshot("3-manage")
@@ -144,6 +159,15 @@ def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed
     visitor.goto("/?phase=active")
     expect(visitor.page.get_by_role("link", name="Organized regression")).to_be_visible()
     visitor.screenshot("3-listed")
+
+
+def _reload_until(page, locator, text: str, timeout_s: float = SCORING_TIMEOUT_MS / 1000) -> None:  # noqa: ANN001
+    """The organizer's page does not poll: reload it as a person would until ``locator`` says ``text``."""
+    deadline = time.monotonic() + timeout_s
+    while text not in locator.inner_text() and time.monotonic() < deadline:
+        page.wait_for_timeout(1000)
+        page.reload()
+    expect(locator).to_contain_text(text)
 
 
 def test_a_study_group_shares_a_private_leaderboard_that_outsiders_cannot_see(live, visitors, tmp_path):

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from heldout.challenges.bundle import Bundle, load_bundle, solution_as_submission
-from heldout.challenges.episodes import evaluate_policy
 from heldout.challenges.metrics import get_metric
 from heldout.challenges.scoring import score_files
+from heldout.runner.baseline import check_bundle_baseline
 
 REPO = Path(__file__).resolve().parents[2]
 CHALLENGES = REPO / "challenges"
@@ -67,45 +64,12 @@ def test_sample_submission_scores(bundle):
     assert result.public_score is not None and result.private_score is not None
 
 
-def _run(argv: list[str], cwd: Path, env: dict | None = None) -> None:
-    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
-    assert done.returncode == 0, f"{argv} failed:\n{done.stdout}\n{done.stderr}"
-
-
-def _baseline_submission(bundle: Bundle, work: Path) -> Path:
-    """Run the baseline the way a learner (or the sandbox) would; the submission it produced."""
-    script = bundle.baseline.script
-    if bundle.task_type == "reinforcement":
-        shutil.copy(script.path, work / script.name)
-        env = bundle.environment
-        return evaluate_policy(env.name, env.params, bundle.solution.path,
-                               [sys.executable, "-m", "heldout.challenges.policy_host", script.name],
-                               work / "returns.csv", id_column=bundle.spec.id_column,
-                               step_timeout_s=env.step_timeout_s, cwd=work)
-    if bundle.kind == "code":
-        data, out, code = work / "data", work / "output", work / "submission"
-        for folder in (data, out, code):
-            folder.mkdir()
-        for f in bundle.runtime_files:
-            shutil.copy(f.path, data / f.name)
-        shutil.copy(script.path, code / bundle.rules.code.entrypoint)
-        env = dict(os.environ, HELDOUT_DATA_DIR=str(data), HELDOUT_OUTPUT_DIR=str(out))
-        _run([sys.executable, bundle.rules.code.entrypoint], cwd=code, env=env)
-        return out / "submission.csv"
-    # A predictions baseline reads the learner's downloads from its folder and writes submission.csv there.
-    for f in bundle.files:
-        shutil.copy(f.path, work / f.name)
-    _run([sys.executable, script.name], cwd=work)
-    return work / "submission.csv"
-
-
-def test_baseline_scores_within_its_stated_range(bundle, tmp_path):
-    submission = _baseline_submission(bundle, tmp_path)
-    result = score_files(submission, bundle.solution.path, bundle.spec)
-    for name, score in (("public", result.public_score), ("private", result.private_score)):
-        assert bundle.baseline.accepts(score), (
-            f"{bundle.slug}: baseline {name} score {score} outside "
-            f"[{bundle.baseline.score_min}, {bundle.baseline.score_max}]")
+def test_baseline_scores_within_its_stated_range(bundle, bwrap_sandbox):
+    """The same check as `heldout challenges validate --run-baseline` and the organizer's upload: the
+    baseline runs in the sandbox (a code or RL baseline as a submission of it would) and is scored there."""
+    report = check_bundle_baseline(bwrap_sandbox, bundle)
+    assert report.passed, f"{bundle.slug}: {[str(e) for e in report.errors]}\n{report.logs}"
+    assert report.public_score is not None and report.private_score is not None
 
 
 def test_build_tool_regenerates_the_committed_data_byte_for_byte(tmp_path):

@@ -4,6 +4,8 @@ change the timeline and limits, rescore, download every submission, read why sub
 from __future__ import annotations
 
 import io
+import re
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -13,7 +15,14 @@ from werkzeug.security import generate_password_hash
 
 from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionStatus, User
 from heldout.runner.queue import scoring_queue
-from tests.bundles import write_tiny_bundle
+from tests.bundles import (
+    COPY_SAMPLE_PREDICT,
+    CRASHING_BASELINE,
+    FIT_SLOPE_BASELINE,
+    with_baseline,
+    write_code_bundle,
+    write_tiny_bundle,
+)
 from tests.factories import make_challenge, make_submission, make_team, make_user
 from tests.platform.conftest import csrf_token
 
@@ -206,3 +215,111 @@ def test_every_submission_downloads_as_one_zip_with_a_manifest(organizer, app, o
     manifest = archive.read("manifest.csv").decode()
     # A team name that looks like a spreadsheet formula is written as text.
     assert "'=HYPERLINK" in manifest and "Column 'y' is missing" in manifest
+
+
+# --- the baseline check: queued by the upload, run by a worker, shown here, required to publish -------------
+
+@pytest.fixture
+def worker(app, settings, fake_redis, bwrap_sandbox):
+    """Work the queue (the baseline checks the uploads queued) as `heldout worker --burst` would, under bubblewrap."""
+    from rq import SimpleWorker
+
+    from heldout.runner.context import RunnerContext, configure
+
+    context = RunnerContext.from_settings(settings, redis=fake_redis)
+    context.sandbox = bwrap_sandbox
+    configure(context)
+    return lambda: SimpleWorker([scoring_queue(fake_redis)], connection=fake_redis).work(burst=True)
+
+
+# The check's database side is the same on both backends (the first test below runs on both); the rest run on
+# SQLite only, each a sandbox run or two, to keep the suite quick.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def _page(client, slug="tiny-regression") -> str:
+    return client.get(f"/organizer/c/{slug}").get_data(as_text=True)
+
+
+def test_the_upload_runs_the_baseline_and_publishing_waits_until_it_passed(organizer, app, worker, tmp_path):
+    bundle = with_baseline(write_tiny_bundle(tmp_path / "bundle"), FIT_SLOPE_BASELINE, score_min=0, score_max=0.5)
+    response = _upload(organizer, zip_of(bundle))
+    assert "Its baseline is being run in the sandbox" in organizer.get(response.location).get_data(as_text=True)
+    page = _page(organizer)
+    assert "running</span> Queued for a worker" in page
+    assert "The baseline check is still running: publish once it has passed." in page
+
+    refused = _post(organizer, "/organizer/c/tiny-regression/publish")
+    assert refused.status_code == 409 and "still running" in refused.get_data(as_text=True)
+    assert _challenge(app).status == ChallengeStatus.DRAFT
+
+    worker()
+    page = _page(organizer)
+    assert "passed</span> Both scores are in the stated range." in page
+    public, private = re.search(r'<table id="baseline-scores">.*?<tbody><tr>\s*<td>([^<]+)</td>\s*<td>([^<]+)</td>',
+                                page, re.S).groups()
+    assert 0 < float(public) < 0.5 and 0 < float(private) < 0.5
+    assert "<td>0 to 0.5</td>" in page
+    assert _post(organizer, "/organizer/c/tiny-regression/publish").status_code == 302
+    assert _challenge(app).status == ChallengeStatus.PUBLISHED
+
+
+@sqlite_only
+def test_a_baseline_outside_its_range_is_a_problem_on_the_page_and_blocks_publishing(organizer, app, worker,
+                                                                                      tmp_path):
+    bundle = with_baseline(write_tiny_bundle(tmp_path / "bundle"), FIT_SLOPE_BASELINE, score_min=1, score_max=2)
+    _upload(organizer, zip_of(bundle))
+    worker()
+    page = _page(organizer)
+    assert "failed</span> Fix the bundle and upload it again." in page
+    assert re.search(r"<li><code>challenge.yaml:baseline.score</code>: the baseline scored 0\.1\d* on the public "
+                     r"split, outside the stated range 1 to 2</li>", page)
+    assert "<td>1 to 2</td>" in page  # the scores are shown beside the range
+    refused = _post(organizer, "/organizer/c/tiny-regression/publish")
+    assert refused.status_code == 409 and "The baseline check did not pass" in refused.get_data(as_text=True)
+    assert _challenge(app).status == ChallengeStatus.DRAFT
+
+
+@sqlite_only
+def test_a_crashing_baseline_shows_the_organizer_its_log(organizer, app, worker, tmp_path):
+    _upload(organizer, zip_of(with_baseline(write_tiny_bundle(tmp_path / "bundle"), CRASHING_BASELINE)))
+    worker()
+    page = _page(organizer)
+    assert "the baseline did not produce a score: it exited with status 1; its output is below" in page
+    log = page.split('id="baseline-log"', 1)[1]
+    assert "reading the training data" in log and "FileNotFoundError" in log and "train_v2.csv" in log
+
+
+@sqlite_only
+def test_a_newer_upload_replaces_the_pending_check_of_the_older_bundle(organizer, app, worker, tmp_path):
+    bundle = with_baseline(write_tiny_bundle(tmp_path / "bundle"), FIT_SLOPE_BASELINE, score_min=1, score_max=2)
+    _upload(organizer, zip_of(bundle))
+    (bundle / "challenge.yaml").write_text((bundle / "challenge.yaml").read_text().replace("min: 1, max: 2",
+                                                                                       "min: 0, max: 0.5"))
+    _upload(organizer, zip_of(bundle))
+    worker()  # the first job finds its bundle replaced and records nothing
+    assert _challenge(app).baseline_state == "passed"
+
+
+@sqlite_only
+@pytest.mark.parametrize("kind", ["code", "reinforcement"])
+def test_code_and_reinforcement_learning_baselines_run_from_the_stored_bundle(organizer, app, worker, tmp_path,
+                                                                             kind):
+    if kind == "code":
+        slug = "tiny-code"
+        bundle = with_baseline(write_code_bundle(tmp_path / "bundle"), COPY_SAMPLE_PREDICT, name="predict.py")
+    else:
+        slug, bundle = "cartpole-balance", tmp_path / "bundle"
+        shutil.copytree(Path(__file__).resolve().parents[2] / "challenges" / slug, bundle)
+    _upload(organizer, zip_of(bundle))
+    worker()
+    assert _challenge(app, slug).baseline_state == "passed", _page(organizer, slug)
+    assert "passed</span>" in _page(organizer, slug)
+
+
+@sqlite_only
+def test_a_bundle_without_a_baseline_has_nothing_to_check(organizer, app, fake_redis, tmp_path):
+    _upload(organizer, zip_of(write_tiny_bundle(tmp_path / "bundle")))
+    assert "This bundle declares no baseline" in _page(organizer)
+    assert scoring_queue(fake_redis).count == 0
+    assert _post(organizer, "/organizer/c/tiny-regression/publish").status_code == 302

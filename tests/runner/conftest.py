@@ -61,19 +61,6 @@ def docker_sandbox():
     return sb
 
 
-@pytest.fixture(scope="session")
-def bwrap_sandbox():
-    from heldout.runner.sandbox import SandboxUnavailable
-    from heldout.runner.sandbox.bubblewrap_backend import BubblewrapSandbox
-
-    sb = BubblewrapSandbox()
-    try:
-        sb.check()
-    except SandboxUnavailable as exc:
-        require(False, str(exc))
-    return sb
-
-
 @pytest.fixture
 def no_docker_leftovers():
     """After the test, no container labelled heldout.sandbox may exist."""

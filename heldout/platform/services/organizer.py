@@ -12,7 +12,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -26,7 +26,9 @@ from heldout.challenges.errors import BundleError, BundleErrors
 from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionStatus, Team, User
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.platform.services.publishing import LoadResult, requeue_challenge, store_bundle
-from heldout.runner.queue import enqueue_scoring
+from heldout.runner import baseline_checks
+from heldout.runner.baseline import BaselineReport
+from heldout.runner.queue import enqueue_baseline_check, enqueue_scoring
 from heldout.storage import Storage
 
 FAILURES_SHOWN = 200
@@ -88,9 +90,25 @@ def upload_bundle(session: Session, storage: Storage, queue: Queue | None, user:
                 if existing is not None and not may_manage(user, existing):
                     raise Conflict(f"The slug {bundle.slug!r} belongs to another challenge; choose another "
                                    "'slug' in challenge.yaml.", field="slug")
-                return store_bundle(session, storage, queue, bundle, publish=False, created_by_id=user.id)
+                result = store_bundle(session, storage, queue, bundle, publish=False, created_by_id=user.id)
         except BundleErrors as exc:
             raise BundleRejected(exc.errors) from None
+    challenge = session.get(Challenge, result.challenge_id)
+    if challenge.baseline_state is None:  # a new or changed bundle: its baseline has not been run yet
+        return replace(result, baseline_queued=request_baseline_check(session, queue, challenge))
+    return result
+
+
+def request_baseline_check(session: Session, queue: Queue | None, challenge: Challenge) -> bool:
+    """Queue a run of the bundle's baseline in the sandbox, on a worker (heldout.runner.baseline_checks says
+    why not in this request); the organizer's page shows its scores once it has run. False when the bundle
+    declares no baseline."""
+    if not baseline_checks.mark_pending(session, challenge):
+        return False
+    session.commit()
+    if queue is not None:
+        enqueue_baseline_check(queue, challenge.id, challenge.content_hash)
+    return True
 
 
 def _save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> None:
@@ -106,7 +124,28 @@ def _save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> None:
         raise ServiceError("The uploaded file is empty.", field="bundle", code="empty_file")
 
 
+@dataclass(frozen=True)
+class BaselineStatus:
+    """What the organizer's page says of the baseline check: ``state`` is None (not checked), pending,
+    passed, failed or error; ``report`` has the scores, the problems and (when it failed) the log."""
+
+    declared: dict | None  # the bundle's baseline: script, score_min, score_max
+    state: str | None
+    report: BaselineReport | None
+    publish_refusal: str | None
+
+
+def baseline_status(challenge: Challenge) -> BaselineStatus:
+    return BaselineStatus(declared=(challenge.rules or {}).get("baseline"), state=challenge.baseline_state,
+                          report=baseline_checks.report_of(challenge),
+                          publish_refusal=baseline_checks.publish_refusal(challenge))
+
+
 def publish(session: Session, challenge: Challenge) -> None:
+    """Publish a draft; refused until its baseline check has passed (when it declares a baseline)."""
+    refusal = baseline_checks.publish_refusal(challenge)
+    if refusal is not None:
+        raise Conflict(refusal, field="baseline", code="baseline_not_passed")
     challenge.status = ChallengeStatus.PUBLISHED
     session.commit()
 

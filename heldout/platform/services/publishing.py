@@ -22,6 +22,7 @@ from heldout.models import (
     SubmissionKind,
     SubmissionStatus,
 )
+from heldout.runner.baseline import rules_of_bundle
 from heldout.runner.claims import requeue
 from heldout.runner.queue import enqueue_scoring
 from heldout.storage import Storage
@@ -33,6 +34,7 @@ class LoadResult:
     challenge_id: int
     action: str  # "created" | "unchanged" | "updated" | "new solution version N"
     rescored: int = 0
+    baseline_queued: bool = False  # the organizer's upload queued a run of the bundle's baseline
 
 
 def load_challenge(session: Session, storage: Storage, queue: Queue | None, path: Path, *,
@@ -68,10 +70,16 @@ def store_bundle(session: Session, storage: Storage, queue: Queue | None, bundle
     for f in bundle.runtime_files:
         _store(storage, runtime[f.name], f.path)
     _store(storage, solution_key, bundle.solution.path)
+    baseline_key = None
+    if bundle.baseline is not None:
+        # Kept for the baseline check (heldout.runner.baseline), which runs on a worker; never offered to learners.
+        baseline_key = _store(storage, f"{prefix}/baseline/{bundle.baseline.script.name}", bundle.baseline.script.path)
 
     _copy_metadata(challenge, bundle)
     challenge.solution_key = solution_key
-    challenge.rules = _rules_dict(bundle, runtime)
+    challenge.rules = _rules_dict(bundle, runtime, baseline_key)
+    # A check of the previous bundle says nothing about this one.
+    challenge.baseline_state, challenge.baseline_report = None, None
     _replace_files(session, challenge, bundle, stored)
     rescore = requeue_challenge(session, challenge.id) if new_solution and action != "created" else []
     session.commit()
@@ -128,17 +136,13 @@ def _copy_metadata(challenge: Challenge, bundle: Bundle) -> None:
     challenge.solution_hash = bundle.solution_hash
 
 
-def _rules_dict(bundle: Bundle, runtime_keys: dict[str, str]) -> dict:
+def _rules_dict(bundle: Bundle, runtime_keys: dict[str, str], baseline_key: str | None = None) -> dict:
     rules = bundle.rules
     body = {"leaderboard": asdict(rules.leaderboard), "max_submission_bytes": rules.max_submission_bytes,
-            "runtime_keys": runtime_keys}
-    if rules.code is not None:
-        body["code"] = asdict(rules.code)
-    if bundle.environment is not None:
-        body["environment"] = asdict(bundle.environment)
+            "runtime_keys": runtime_keys, **rules_of_bundle(bundle)}
     if bundle.baseline is not None:
-        body["baseline"] = {"script": bundle.baseline.script.name, "score_min": bundle.baseline.score_min,
-                            "score_max": bundle.baseline.score_max}
+        body["baseline"] = {"script": bundle.baseline.script.name, "key": baseline_key,
+                            "score_min": bundle.baseline.score_min, "score_max": bundle.baseline.score_max}
     return body
 
 

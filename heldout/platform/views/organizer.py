@@ -52,7 +52,9 @@ def upload():  # noqa: ANN201
     except ServiceError as exc:
         return _index(status=400, error=exc)
     flash(f"Bundle {result.challenge_slug}: {result.action}. "
-          + ("It is a draft: preview it, then publish." if result.action == "created" else ""))
+          + ("It is a draft: preview it, then publish." if result.action == "created" else "")
+          + (" Its baseline is being run in the sandbox; see the baseline check below."
+             if result.baseline_queued else ""))
     return redirect(url_for("organizer.manage", slug=result.challenge_slug))
 
 
@@ -60,6 +62,7 @@ def _manage(slug: str, *, status: int = 200, error: ServiceError | None = None, 
     challenge = organizer.get_managed_challenge(db(), me(), slug)
     return render_template("organizer/manage.html", challenge=challenge, error=error,
                            form=form or organizer.SettingsForm.of(challenge),
+                           baseline=organizer.baseline_status(challenge),
                            failures=organizer.failed_submissions(db(), challenge)), status
 
 
@@ -70,9 +73,19 @@ def manage(slug: str):  # noqa: ANN201
 
 @bp.post("/c/<slug>/publish")
 def publish(slug: str):  # noqa: ANN201
-    organizer.publish(db(), organizer.get_managed_challenge(db(), me(), slug))
+    try:
+        organizer.publish(db(), organizer.get_managed_challenge(db(), me(), slug))
+    except ServiceError as exc:
+        return _manage(slug, status=exc.status, error=exc)
     flash("Published: learners can see it now.")
     return redirect(url_for("organizer.manage", slug=slug))
+
+
+@bp.post("/c/<slug>/baseline")
+def check_baseline(slug: str):  # noqa: ANN201
+    organizer.request_baseline_check(db(), services().queue, organizer.get_managed_challenge(db(), me(), slug))
+    flash("The baseline check is queued: reload this page to see its scores.")
+    return redirect(url_for("organizer.manage", slug=slug) + "#baseline")
 
 
 @bp.post("/c/<slug>/settings")
