@@ -213,3 +213,45 @@ def test_a_study_group_shares_a_private_leaderboard_that_outsiders_cannot_see(li
         assert response.status == 404, path
     expect(outsider.page.get_by_role("heading", name="Not found")).to_be_visible()
     outsider.screenshot("4-outsider-404")
+
+
+def test_a_host_tests_the_scorer_with_the_solution_and_the_best_learner_stays_first(live, visitors, tmp_path):
+    live.ensure_worker()
+    bundle = write_tiny_bundle(tmp_path / "bundle", slug="hosted-practice")
+    live.load_bundle(bundle)
+    live.create_user("hal", "--admin")
+    perfect = perfect_predictions(bundle)
+    off_by_one = b"id,y\n" + b"".join(f"{row},{float(y) + 1}\n".encode() for row, y in (
+        line.split(",") for line in perfect.decode().splitlines()[1:]))
+
+    hal = visitors("hal")
+    hal.log_in()
+    hal.goto("/c/hosted-practice")
+    _submit_file(hal.page, perfect, message="the solution, to test the scorer")
+    hal.page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    submission_path = hal.page.url.removeprefix(live.base)
+    expect(hal.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    expect(hal.page.locator("h1 .host-badge")).to_have_text("host")
+    expect(hal.page.locator("#host-note")).to_contain_text("never ranked on any leaderboard")
+    expect(hal.page.locator("#public-score")).to_have_text("0.00000")
+    expect(hal.page.get_by_role("button", name="Select as final")).to_have_count(0)
+    hal.screenshot("5-host-submission")
+
+    lea = visitors("lea")
+    lea.register()
+    lea.goto("/c/hosted-practice")
+    _submit_file(lea.page, off_by_one)
+    expect(lea.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    lea.goto("/c/hosted-practice/leaderboard")
+    rows = lea.page.locator("table.public-leaderboard tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("td").nth(1)).to_have_text("lea")
+    expect(rows.first.locator("td").first).to_have_text("1")
+
+    phone = visitors("hal", phone=True)
+    phone.log_in()
+    phone.goto(submission_path)
+    expect(phone.page.locator("h1 .host-badge")).to_be_visible()
+    phone.screenshot("5-host-submission-phone")
+    phone.goto("/c/hosted-practice#my-submissions")
+    expect(phone.page.locator("#my-submissions .host-badge")).to_have_text("host")
