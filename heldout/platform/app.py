@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from flask import Flask, g, render_template, request
-from flask_login import LoginManager, UserMixin
-from flask_wtf.csrf import CSRFProtect
+from flask import Flask
 from redis import Redis
-from rq import Queue
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from heldout.config import Settings
 from heldout.db import make_engine, make_session_factory
 from heldout.leaderboard.modes import BoardMode
-from heldout.models import User
+from heldout.platform.context import Services, close_db, csrf, login_manager
 from heldout.platform.markdown import render_markdown
 from heldout.runner.queue import connect_redis, scoring_queue
-from heldout.storage import Storage, make_storage
-
-
-@dataclass
-class Services:
-    settings: Settings
-    engine: Engine
-    sessions: sessionmaker[Session]
-    storage: Storage
-    redis: Redis
-    queue: Queue
-
-
-csrf = CSRFProtect()
-login_manager = LoginManager()
-login_manager.login_view = "auth.login"
-login_manager.login_message = "Log in to continue."
+from heldout.storage import make_storage
 
 
 def create_app(settings: Settings | None = None, *, redis: Redis | None = None) -> Flask:
@@ -59,7 +37,7 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
                         storage=make_storage(settings), redis=redis, queue=scoring_queue(redis))
     app.extensions["heldout"] = services
 
-    from heldout.platform import metrics
+    from heldout.platform import api_errors, metrics
 
     metrics.init_app(app)  # first, so that requests refused by the hooks below are timed too
     csrf.init_app(app)
@@ -108,7 +86,8 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
 
     app.register_blueprint(admin.bp)
 
-    app.teardown_appcontext(_close_db)
+    api_errors.init_app(app, max_upload_bytes=settings.max_upload_bytes)
+    app.teardown_appcontext(close_db)
     app.jinja_env.filters["utc"] = _format_utc
     app.jinja_env.filters["score"] = _format_score
     app.jinja_env.filters["filesize"] = _format_size
@@ -116,63 +95,7 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
     # Decimals a challenge's board prints its public scores with (fewer on rounded and ladder boards).
     app.jinja_env.filters["board_precision"] = lambda challenge: BoardMode.of(challenge).precision
 
-    @app.errorhandler(404)
-    def not_found(_error):  # noqa: ANN001, ANN202
-        if request.path.startswith("/api/"):
-            return {"code": "not_found", "message": "Not found."}, 404
-        return render_template("error.html", title="Not found", message="There is nothing here."), 404
-
-    @app.errorhandler(413)
-    def too_large(_error):  # noqa: ANN001, ANN202
-        message = f"The upload is larger than the limit of {settings.max_upload_bytes:,} bytes."
-        if request.path.startswith("/api/"):
-            return {"code": "too_large", "message": message, "field": "file"}, 413
-        return render_template("error.html", title="Too large", message=message), 413
-
     return app
-
-
-def services() -> Services:
-    from flask import current_app
-
-    return current_app.extensions["heldout"]
-
-
-def db() -> Session:
-    """This request's session, opened on first use and closed at teardown."""
-    if "db" not in g:
-        g.db = services().sessions()
-    return g.db
-
-
-def _close_db(_exc) -> None:  # noqa: ANN001
-    session = g.pop("db", None)
-    if session is not None:
-        session.close()
-
-
-class LoginUser(UserMixin):
-    """Flask-Login's view of a user; the model itself stays free of Flask."""
-
-    def __init__(self, user: User):
-        self.user = user
-        self.id = user.id
-
-    def __getattr__(self, name: str):  # noqa: ANN204
-        return getattr(self.user, name)
-
-
-@login_manager.user_loader
-def _load_user(user_id: str) -> LoginUser | None:
-    user = db().get(User, int(user_id))
-    return LoginUser(user) if user is not None else None
-
-
-def me() -> User | None:
-    """The logged-in user's model, or None."""
-    from flask_login import current_user
-
-    return current_user.user if current_user.is_authenticated else None
 
 
 def _format_utc(value: datetime | None) -> str:

@@ -19,7 +19,7 @@ from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 from redis import Redis
 
-from heldout.platform.views.credentials import credential_key
+from heldout.platform.context import credential_key
 
 DEFAULT_LIMITS = {
     # Failed password logins, per client address.

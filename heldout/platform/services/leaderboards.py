@@ -23,7 +23,7 @@ from heldout.leaderboard.public import count_teams, public_leaderboard, team_ran
 from heldout.leaderboard.ranking import statistically_tied_top
 from heldout.leaderboard.standing import Standing, standing
 from heldout.models import Challenge, GroupMembership, PrivateStanding, StudyGroup, Submission, User, utcnow
-from heldout.platform.services.errors import Forbidden, ServiceError
+from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
 from heldout.platform.services.groups import get_group
 from heldout.platform.services.submissions import team_for
 
@@ -229,6 +229,19 @@ def private_board(session: Session, challenge: Challenge, viewer: User | None, *
     return PrivateBoard(precision=challenge.display_precision, total=total, page=page, pages=pages, rows=entries,
                         my_page=_my_page(session, challenge, mine, entries, group_id=group_id, private_board=True,
                                          per_page=jump_per_page or per_page))
+
+
+def board_page(session: Session, challenge: Challenge, viewer: User | None, *, private: bool, group: str | None,
+               page: int, per_page: int) -> PublicBoard | PrivateBoard:
+    """A page of the public or private board for the APIs (native and Kaggle's): a page past the last is not found."""
+    board_of = private_board if private else public_board
+    try:
+        return board_of(session, challenge, viewer, group=group, page=page, per_page=per_page)
+    except ServiceError as exc:
+        if exc.field == "page" and page > 1:
+            # A page past the last one does not exist: "not found", as for any other missing thing.
+            raise NotFound(exc.message, field="page") from None
+        raise
 
 
 def leaderboard_page(session: Session, challenge: Challenge, viewer: User | None, *, board: str | None = "public",

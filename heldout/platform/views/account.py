@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from heldout.platform.app import db, me
+from heldout.platform.context import db, me
 from heldout.platform.services import accounts, profile
 from heldout.platform.services.errors import NotFound, ServiceError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from heldout.platform.app import db, me
+from heldout.platform.context import db, me
 from heldout.platform.services import workers
 from heldout.platform.services.errors import NotFound
 

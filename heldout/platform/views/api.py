@@ -8,16 +8,12 @@ the password of HTTP basic auth, which is how the Kaggle client sends it).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from flask import Blueprint, jsonify, request, url_for
-from flask_limiter.errors import RateLimitExceeded
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from heldout.models import utcnow
-from heldout.platform.app import db, services
+from heldout.platform.api_errors import answer_in_native_shape
+from heldout.platform.context import api_user, db, services
 from heldout.platform.openapi import openapi_document
-from heldout.platform.ratelimit import retry_after_s
 from heldout.platform.services import (
     archives,
     catalog,
@@ -29,9 +25,8 @@ from heldout.platform.services import (
     teams,
 )
 from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFilters, paginate, search_challenges
-from heldout.platform.services.errors import NotFound, ServiceError
+from heldout.platform.services.errors import ServiceError
 from heldout.platform.services.uploads import size_limit
-from heldout.platform.views.credentials import api_user
 from heldout.platform.views.downloads import send_stored
 from heldout.platform.views.serialize import (
     challenge_card_json,
@@ -44,56 +39,12 @@ from heldout.platform.views.serialize import (
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+answer_in_native_shape(bp)
 
 # Routes that take a file: rate-limited as submissions (see heldout.platform.ratelimit).
 SUBMIT_ENDPOINTS = ["api.submit", "api.check"]
 # Multipart framing and the message field around the file itself.
 MULTIPART_SLACK = 64 * 1024
-# A status that says more than the service error's own, for clients that only look at the status.
-_STATUS_BY_CODE = {"too_large": 413, "not_scored": 409}
-
-
-# -- errors -----------------------------------------------------------------------------------------------------
-
-def error_response(status: int, code: str, message: str, *, field: str | None = None, details=None,  # noqa: ANN001
-                   headers: dict | None = None):  # noqa: ANN201
-    body = {"code": code, "message": message}
-    if field:
-        body["field"] = field
-    if details:
-        body["details"] = details
-    return jsonify(body), status, headers or {}
-
-
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):  # noqa: ANN202
-    headers = {}
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="heldout"'
-    if exc.code == "daily_limit":
-        headers["Retry-After"] = str(_seconds_to_next_utc_day())
-    return jsonify(exc.to_dict()), _STATUS_BY_CODE.get(exc.code, exc.status), headers
-
-
-def _seconds_to_next_utc_day() -> int:
-    now = utcnow()
-    return max(1, int((submissions.utc_day_start(now) + timedelta(days=1) - now).total_seconds()))
-
-
-@bp.errorhandler(RateLimitExceeded)
-def _rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
-    retry = retry_after_s()
-    return error_response(429, "rate_limited", f"{exc.description} Try again in {retry} seconds.",
-                          details={"retry_after": retry}, headers={"Retry-After": str(retry)})
-
-
-@bp.app_errorhandler(HTTPException)
-def _http_error(exc: HTTPException):  # noqa: ANN202
-    # Anything the routes above did not answer (a wrong method, a malformed request, a crash) is still JSON here.
-    if not request.path.startswith(bp.url_prefix + "/"):
-        return exc
-    code = (exc.name or "error").lower().replace(" ", "_").replace("'", "")
-    return error_response(exc.code or 500, code, exc.description or exc.name)
 
 
 # -- request parsing ---------------------------------------------------------------------------------------------
@@ -192,18 +143,6 @@ def download_archive(slug: str):  # noqa: ANN201
                        max_age=0)
 
 
-def board_page(challenge, user, *, private: bool, group: str | None, page: int, per_page: int):  # noqa: ANN001, ANN201
-    """A page of the public or private board (the Kaggle methods use it too)."""
-    board_of = leaderboards.private_board if private else leaderboards.public_board
-    try:
-        return board_of(db(), challenge, user, group=group, page=page, per_page=per_page)
-    except ServiceError as exc:
-        if exc.field == "page" and page > 1:
-            # A page past the last one does not exist: "not found", as for any other missing thing.
-            raise NotFound(exc.message, field="page") from None
-        raise
-
-
 @bp.get("/challenges/<slug>/leaderboard")
 def leaderboard(slug: str):  # noqa: ANN201
     user = api_user(required=False)
@@ -212,7 +151,7 @@ def leaderboard(slug: str):  # noqa: ANN201
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise ServiceError(f"Ask for 1 to {MAX_PER_PAGE} rows per page.", field="per_page")
     private = _bool_arg("private")
-    board = board_page(challenge, user, private=private, group=group, page=page, per_page=per_page)
+    board = leaderboards.board_page(db(), challenge, user, private=private, group=group, page=page, per_page=per_page)
     shape = private_board_json if private else public_board_json
     return jsonify({"challenge": slug, "group": group, **shape(board)})
 

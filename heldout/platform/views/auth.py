@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
-from heldout.platform.app import LoginUser, db
+from heldout.platform.context import LoginUser, db
 from heldout.platform.services import accounts
 from heldout.platform.services.errors import ServiceError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
-from heldout.platform.app import db, me, services
+from heldout.platform.context import db, me, services
 from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer
 from heldout.platform.services.challenge_search import ChallengeFilters, search_challenges
 from heldout.platform.services.errors import NotFound, ServiceError

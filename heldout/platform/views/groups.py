@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from heldout.platform.app import db, me, services
+from heldout.platform.context import db, me, services
 from heldout.platform.services import groups
 from heldout.platform.services.errors import NotFound, ServiceError
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from heldout.platform.app import services
+from heldout.platform.context import services
 from heldout.runner.health import describe_sandbox
 
 bp = Blueprint("health", __name__)

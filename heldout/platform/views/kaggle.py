@@ -22,22 +22,19 @@ import re
 from datetime import UTC, datetime
 
 from flask import Blueprint, jsonify, redirect, request, url_for
-from flask_limiter.errors import RateLimitExceeded
-from werkzeug.exceptions import HTTPException
 
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
-from heldout.platform.app import db, services
-from heldout.platform.ratelimit import retry_after_s
-from heldout.platform.services import accounts, catalog, profile, submissions, uploads
+from heldout.platform.api_errors import answer_in_kaggle_shape
+from heldout.platform.context import api_user, db, services
+from heldout.platform.services import accounts, catalog, leaderboards, profile, submissions, uploads
 from heldout.platform.services.challenge_pages import Phase, phase_of
 from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
 from heldout.platform.services.errors import ServiceError
-from heldout.platform.views.api import board_page
-from heldout.platform.views.credentials import api_user
 from heldout.platform.views.serialize import private_visible
 
 bp = Blueprint("kaggle", __name__, url_prefix="/api/v1")
+answer_in_kaggle_shape(bp)
 
 COMPETITIONS = "/competitions.CompetitionApiService"
 MAX_ID = 2**31 - 1  # ids beyond this are no one's, and some databases reject them
@@ -46,32 +43,7 @@ _STATUS = {SubmissionStatus.QUEUED: "PENDING", SubmissionStatus.RUNNING: "PENDIN
            SubmissionStatus.SCORED: "COMPLETE", SubmissionStatus.FAILED: "ERROR", SubmissionStatus.ERROR: "ERROR"}
 
 
-# -- errors and plumbing -----------------------------------------------------------------------------------------
-
-def _kaggle_error(status: int, message: str, reason: str, field: str | None = None, headers=None):  # noqa: ANN001, ANN202
-    body = {"code": status, "message": message, "reason": reason}
-    if field:
-        body["field"] = field
-    return jsonify(body), status, headers or {}
-
-
-@bp.errorhandler(ServiceError)
-def _service_error(exc: ServiceError):  # noqa: ANN202
-    return _kaggle_error(413 if exc.code == "too_large" else exc.status, exc.message, exc.code, exc.field)
-
-
-@bp.errorhandler(RateLimitExceeded)
-def _rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
-    retry = retry_after_s()
-    return _kaggle_error(429, f"{exc.description} Try again in {retry} seconds.", "rate_limited",
-                         headers={"Retry-After": str(retry)})
-
-
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException):  # noqa: ANN202
-    # Even a crash must answer in Kaggle's shape: the client compares "code" with 400.
-    return _kaggle_error(exc.code or 500, exc.description or exc.name, (exc.name or "error").lower().replace(" ", "_"))
-
+# -- plumbing ----------------------------------------------------------------------------------------------------
 
 @bp.before_request
 def _authenticate() -> None:
@@ -307,7 +279,8 @@ def get_leaderboard():  # noqa: ANN201
     challenge = _competition(body)
     number, size = _page(body, 20)
     _bool(body, "overridePublic")  # accepted for compatibility; the public leaderboard is what Kaggle shows
-    board = board_page(challenge, api_user(required=True), private=False, group=None, page=number, per_page=size)
+    board = leaderboards.board_page(db(), challenge, api_user(required=True), private=False, group=None, page=number,
+                                    per_page=size)
     # Kaggle shows a team id too; the board does not expose ids, so the client prints its default (0).
     return jsonify({"submissions": [{"teamName": row.team,
                                      "submissionDate": _date(row.last_entry_at),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 
 from heldout.platform import metrics
-from heldout.platform.app import services
+from heldout.platform.context import services
 
 bp = Blueprint("metrics", __name__)
 

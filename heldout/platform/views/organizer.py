@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from heldout.platform.app import db, me, services
+from heldout.platform.context import db, me, services
 from heldout.platform.services import organizer
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
 

@@ -11,7 +11,7 @@ from flask_login import login_required
 
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge
-from heldout.platform.app import db, me, services
+from heldout.platform.context import db, me, services
 from heldout.platform.services import catalog, checks, leaderboards, submissions
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.views.serialize import submission_json

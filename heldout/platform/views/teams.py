@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from heldout.platform.app import db, me
+from heldout.platform.context import db, me
 from heldout.platform.services import catalog, finals, leaderboards, teams
 from heldout.platform.services.errors import NotFound, ServiceError
 
