@@ -164,7 +164,7 @@ def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed
 def _reload_until(page, locator, text: str, timeout_s: float = SCORING_TIMEOUT_MS / 1000) -> None:  # noqa: ANN001
     """The organizer's page does not poll: reload it as a person would until ``locator`` says ``text``."""
     deadline = time.monotonic() + timeout_s
-    while text not in locator.inner_text() and time.monotonic() < deadline:
+    while text not in (locator.text_content() or "") and time.monotonic() < deadline:
         page.wait_for_timeout(1000)
         page.reload()
     expect(locator).to_contain_text(text)
