@@ -65,8 +65,8 @@ task:
   id_dtype: int
   target_columns: [y]
 data:
-  files: [train.csv, test.csv, sample_submission.csv]
-  test: test.csv
+  files: [train.csv, example_test.csv, sample_submission.csv]
+  test: hidden/test.csv
   sample_submission: sample_submission.csv
   solution: solution.csv
 rules:
@@ -76,8 +76,10 @@ rules:
     time_limit_s: {time_limit}
     memory_mb: 256
     data:
-      test.csv: test.csv
+      test.csv: hidden/test.csv
       train.csv: train.csv
+    example_data:
+      test.csv: example_test.csv
 """
 
 COPY_SAMPLE_PREDICT = """\
@@ -90,10 +92,19 @@ with open("/output/submission.csv", "w") as out:
 """
 
 
+EXAMPLE_ROWS = 5
+
+
 def write_code_bundle(root: Path, slug: str = "tiny-code", *, time_limit: int = 30) -> Path:
-    """A code challenge built on the tiny regression data."""
+    """A code challenge built on the tiny regression data: its test set hidden (``hidden/test.csv``), the
+    visible run's stand-in ``example_test.csv`` holding the first training rows' features."""
     write_tiny_bundle(root, slug)
     (root / "challenge.yaml").write_text(CODE_YAML.format(slug=slug, time_limit=time_limit))
+    (root / "hidden").mkdir()
+    (root / "test.csv").rename(root / "hidden" / "test.csv")
+    train = (root / "train.csv").read_text().splitlines()
+    (root / "example_test.csv").write_text(
+        "\n".join(["id,x"] + [line.rsplit(",", 1)[0] for line in train[1:EXAMPLE_ROWS + 1]]) + "\n")
     return root
 
 
@@ -125,3 +136,26 @@ def with_baseline(root: Path, script: str, *, name: str = "baseline.py", score_m
     with open(root / "challenge.yaml", "a") as yaml:
         yaml.write(f"baseline:\n  script: {name}\n  score: {{min: {score_min}, max: {score_max}}}\n")
     return root
+
+
+# Prints every row it is given, twice; on the hidden test set (more rows than the example's five) it dies
+# with a hidden row as its message. On the example it writes a valid file, so the hidden run does happen.
+LEAKING_PREDICT = """\
+import csv, sys
+lines = open("/data/test.csv").read().splitlines()
+for line in lines:
+    print("ROW", line)
+    print("ROW", line, file=sys.stderr)
+rows = list(csv.reader(lines))[1:]
+if len(rows) > 5:
+    raise ValueError(lines[1])
+with open("/output/submission.csv", "w") as out:
+    out.write("id,y\\n" + "".join(f"{r[0]},{3 * float(r[1])}\\n" for r in rows))
+"""
+
+
+def assert_no_hidden_row(rows: list[str], *texts) -> None:
+    """No hidden test row, whole or by its feature value, in any of ``texts``."""
+    text = "\n".join(str(t) for t in texts if t)
+    for row in rows:
+        assert row not in text and row.split(",")[1] not in text, f"hidden row {row!r} leaked"

@@ -61,13 +61,19 @@ class LeaderboardRules:
 
 @dataclass
 class CodeRules:
-    """Limits for ``kind: code``; ``data`` maps names under ``/data`` to bundle files."""
+    """Limits for ``kind: code``; ``data`` maps names under ``/data`` to bundle files.
+
+    ``example_data`` replaces some of them in the *visible run* (the one whose
+    logs the learner reads): ``{"test.csv": "example_test.csv"}`` runs the
+    code on the public example rows instead of the hidden test set.
+    """
 
     entrypoint: str = "predict.py"
     time_limit_s: int = 600
     memory_mb: int = 2048
     cpus: float = 1.0
     data: dict = field(default_factory=dict)
+    example_data: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -133,8 +139,10 @@ class Bundle:
     solution: BundleFile
     test: BundleFile | None
     sample_submission: BundleFile | None
-    # kind: code — what the sandbox mounts read-only at /data, under these names.
+    # kind: code — what the sandbox mounts read-only at /data, under these names: in the hidden run,
+    # and in the visible run (only learner downloads there; see CodeRules.example_data).
     runtime_files: list[BundleFile]
+    example_files: list[BundleFile]
     baseline: Baseline | None
     environment: EnvironmentSpec | None
     # sha256 over challenge.yaml and every file: equal hashes mean an identical bundle.
@@ -301,6 +309,8 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
         env_doc = task["environment"]
         environment = None if env_doc is None else EnvironmentSpec(**env_doc)
         runtime = [BundleFile.of(mount, sem.paths[f"code:{mount}"]) for mount in sorted((code.data if code else {}))]
+        example = [BundleFile.of(mount, sem.paths.get(f"example:{mount}", sem.paths[f"code:{mount}"]))
+                   for mount in sorted((code.data if code else {}))]
 
         return Bundle(
             root=root,
@@ -311,7 +321,8 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
             files=[BundleFile.of(name, sem.paths[f"files:{name}"]) for name in data["files"]],
             solution=solution,
             test=BundleFile.of(data["test"], sem.paths["test"]) if data["test"] else None,
-            sample_submission=sample, runtime_files=runtime, baseline=baseline, environment=environment,
+            sample_submission=sample, runtime_files=runtime, example_files=example, baseline=baseline,
+            environment=environment,
             content_hash=content_hash(tree), solution_hash=solution.sha256, _tempdir=tempdir,
         )
     except BaseException:

@@ -159,6 +159,30 @@ def _rules(c: Checked, rules: dict, bad: set[str]) -> None:
         c.add("must be a file name at the top of the submission", field_="rules.code.entrypoint")
 
 
+def _example_data(c: Checked, root: Path, data: dict, code: dict) -> None:
+    """The visible run's files: its logs are the learner's, so it may only mount what learners can download."""
+    downloads = {c.paths[f"files:{name}"].resolve() for name in data["files"] or [] if f"files:{name}" in c.paths}
+    examples = code["example_data"] or {}
+    for mount, name in sorted(examples.items()):
+        field_ = f"rules.code.example_data.{mount}"
+        if mount not in (code["data"] or {}):
+            c.add(f"replaces {mount!r}, which rules.code.data does not mount", field_=field_)
+            continue
+        path = resolve_file(root, name, field_, c.errors)
+        if path is None:
+            continue
+        if path.resolve() not in downloads:
+            c.add("must be one of data.files: the visible run's logs are shown to learners", name, field_)
+            continue
+        c.paths[f"example:{mount}"] = path
+    for mount, name in sorted((code["data"] or {}).items()):
+        path = c.paths.get(f"code:{mount}")
+        if path is not None and mount not in examples and path.resolve() not in downloads:
+            c.add(f"{name} is hidden from learners, so the visible run needs a public stand-in: give "
+                  f"rules.code.example_data.{mount} (e.g. example_test.csv, listed in data.files)",
+                  field_=f"rules.code.data.{mount}")
+
+
 def _files(c: Checked, root: Path, doc: dict) -> None:
     task, data, rules, baseline = doc["task"], doc["data"], doc["rules"], doc["baseline"]
     if doc["description"]:
@@ -209,6 +233,7 @@ def _files(c: Checked, root: Path, doc: dict) -> None:
                     c.add("the solution must never be mounted for submitted code", name, f"rules.code.data.{mount}")
                     continue
                 c.paths[f"code:{mount}"] = path
+        _example_data(c, root, data, code)
     if baseline is not None and baseline["score"] is not None:
         low, high = baseline["score"]["min"], baseline["score"]["max"]
         if low is not None and high is not None and low > high:

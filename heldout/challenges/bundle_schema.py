@@ -133,6 +133,7 @@ SCHEMA: dict = {
             "memory_mb": Field("int", default=2048, minimum=64),
             "cpus": Field("number", default=1.0, minimum=0.1),
             "data": Field("strmap", default={}),
+            "example_data": Field("strmap", default={}),
         }),
     }),
     "baseline": Section(optional=True, fields={

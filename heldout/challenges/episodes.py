@@ -114,19 +114,22 @@ class _Conversation:
     def exit_code(self) -> int | None:
         return None
 
-    def fail(self, message: str) -> SubmissionError:
-        return SubmissionError(message + self.postscript())
+    def fail(self, message: str, *, quotes_input: bool = True) -> SubmissionError:
+        """``quotes_input=False``: the message says only what went wrong where, nothing the policy sent."""
+        postscript = self.postscript()
+        return SubmissionError(message + postscript, quotes_input=quotes_input or bool(postscript))
 
     def receive(self, timeout_s: float, where: str) -> dict:
         try:
             line = self.reader.readline(timeout_s)
         except TimeoutError:
-            raise self.fail(f"policy did not answer within {timeout_s:g} s {where}") from None
+            raise self.fail(f"policy did not answer within {timeout_s:g} s {where}", quotes_input=False) from None
         except ValueError as exc:
-            raise self.fail(f"policy sent an invalid answer {where}: {exc}") from None
+            raise self.fail(f"policy sent an invalid answer {where}: {exc}", quotes_input=False) from None
         if line is None:
             code = self.exit_code()
-            raise self.fail(f"policy exited {where}" + (f" with code {code}" if code is not None else ""))
+            raise self.fail(f"policy exited {where}" + (f" with code {code}" if code is not None else ""),
+                            quotes_input=False)
         try:
             message = json.loads(line)
         except ValueError:
@@ -139,9 +142,10 @@ class _Conversation:
         try:
             _write_all(self.observations_fd, (json.dumps(message) + "\n").encode(), timeout_s)
         except TimeoutError:
-            raise self.fail(f"policy did not read its observation within {timeout_s:g} s {where}") from None
+            raise self.fail(f"policy did not read its observation within {timeout_s:g} s {where}",
+                            quotes_input=False) from None
         except OSError:  # EPIPE: nobody reads any more
-            raise self.fail(f"policy stopped reading {where}") from None
+            raise self.fail(f"policy stopped reading {where}", quotes_input=False) from None
 
 
 class _ChildProcess(_Conversation):
@@ -251,10 +255,10 @@ def connect_fifos(to_policy: str | Path, from_policy: str | Path, timeout_s: flo
                 if exc.errno != errno.ENXIO:  # ENXIO: nobody has the FIFO open for reading yet
                     raise
             if any(event & select.POLLHUP for _, event in hang_up.poll(0)):
-                raise SubmissionError("policy exited while starting")
+                raise SubmissionError("policy exited while starting", quotes_input=False)
             if time.monotonic() >= deadline:
                 raise SubmissionError(f"the policy did not start within {timeout_s:g} s "
-                                      "(it never opened its end of the pipe)")
+                                      "(it never opened its end of the pipe)", quotes_input=False)
             time.sleep(CONNECT_POLL_S)
     except BaseException:
         os.close(answers)

@@ -16,11 +16,18 @@ class SubmissionError(Exception):
     ``rows`` are 1-based line numbers as the learner's editor shows them (the
     header is line 1, so the first data row is line 2). At most ten are kept.
     Never put values of the solution's private rows in ``message``.
+
+    ``quotes_input`` says whether ``message`` may quote what the file (or a
+    policy's answer) holds: a value, a header name, an id. The hidden run of a
+    code submission shows such a message only as its column and rows, since the
+    file was written by code that read hidden data; a message that only counts
+    and names lines (``quotes_input=False``) is shown as it is.
     """
 
     message: str
     column: str | None = None
     rows: list[int] = field(default_factory=list)
+    quotes_input: bool = True
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -35,12 +42,14 @@ class SubmissionError(Exception):
         return self.message + (f" ({'; '.join(where)})" if where else "")
 
     def to_dict(self) -> dict:
-        return {"message": self.message, "column": self.column, "rows": self.rows, "text": str(self)}
+        return {"message": self.message, "column": self.column, "rows": self.rows, "text": str(self),
+                "quotes_input": self.quotes_input}
 
     @classmethod
     def from_dict(cls, data: dict) -> "SubmissionError":
         return cls(message=str(data.get("message", "invalid submission")),
-                   column=data.get("column"), rows=list(data.get("rows") or []))
+                   column=data.get("column"), rows=list(data.get("rows") or []),
+                   quotes_input=data.get("quotes_input") is not False)
 
 
 @dataclass

@@ -126,7 +126,7 @@ def _read_limited(stream, max_bytes: int) -> bytes:
 
 
 def _too_large(max_bytes: int) -> SubmissionError:
-    return SubmissionError(f"the file is larger than the limit of {max_bytes:,} bytes")
+    return SubmissionError(f"the file is larger than the limit of {max_bytes:,} bytes", quotes_input=False)
 
 
 def _gunzip(data: bytes, max_bytes: int) -> bytes:
@@ -139,19 +139,22 @@ def _gunzip(data: bytes, max_bytes: int) -> bytes:
     except (OSError, EOFError, zlib.error) as exc:
         raise SubmissionError(f"the file starts like gzip but cannot be decompressed ({exc})") from None
     if len(text) > max_bytes:
-        raise SubmissionError(f"the file decompresses to more than the limit of {max_bytes:,} bytes")
+        raise SubmissionError(f"the file decompresses to more than the limit of {max_bytes:,} bytes",
+                              quotes_input=False)
     return text
 
 
 def _decode(data: bytes) -> str:
     for magic, what in _NAMED_BINARIES.items():
         if data.startswith(magic):
-            raise SubmissionError(f"the file is {what}, not CSV text: upload a .csv file (it may be gzip-compressed)")
+            raise SubmissionError(f"the file is {what}, not CSV text: upload a .csv file (it may be gzip-compressed)",
+                                  quotes_input=False)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SubmissionError("the file is UTF-16 encoded: save it as UTF-8 CSV")
+        raise SubmissionError("the file is UTF-16 encoded: save it as UTF-8 CSV", quotes_input=False)
     nul = data.find(b"\x00")
     if nul >= 0:
-        raise SubmissionError("the file contains NUL bytes: it is binary, not CSV text", rows=[_line_of(data, nul)])
+        raise SubmissionError("the file contains NUL bytes: it is binary, not CSV text", rows=[_line_of(data, nul)],
+                              quotes_input=False)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -170,7 +173,7 @@ def _parse(text: str) -> _Table:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise SubmissionError("the file is empty")
+        raise SubmissionError("the file is empty", quotes_input=False)
     if '"' in text:
         records, lines = _parse_quoted(text)
     else:
@@ -254,7 +257,7 @@ def _field_count_error(width: int, found: list[int], lines: np.ndarray) -> Submi
     if first > width:
         hint = " (a decimal comma, an unquoted comma in a value, or a trailing comma?)"
     return SubmissionError(f"{len(found)} line(s) do not have {width} fields like the header: "
-                           f"line {int(lines[0])} has {first}{hint}", rows=_first(lines))
+                           f"line {int(lines[0])} has {first}{hint}", rows=_first(lines), quotes_input=False)
 
 
 def _table_from_frame(frame) -> _Table:
@@ -311,7 +314,7 @@ def _floats(cells, column: str, lines: np.ndarray) -> np.ndarray:
     if len(bad):
         raise SubmissionError(f"{len(bad)} value(s) in column '{column}' are NaN or infinite "
                               f"(line {int(lines[bad[0]])}): every row needs a finite number",
-                              column=column, rows=_first(lines[bad]))
+                              column=column, rows=_first(lines[bad]), quotes_input=False)
     return values
 
 
@@ -340,7 +343,7 @@ def _ids(cells, id_dtype: str, column: str, lines: np.ndarray):
     empty = [i for i, t in enumerate(texts) if not t] if "" in texts else []
     if empty:
         raise SubmissionError(f"{len(empty)} row(s) have an empty id (line {int(lines[empty[0]])})",
-                              column=column, rows=_first(lines[empty]))
+                              column=column, rows=_first(lines[empty]), quotes_input=False)
     if id_dtype == "str":
         return texts
     joined = "".join(texts)
@@ -466,7 +469,7 @@ def _check_columns(table: _Table, spec: ScoringSpec) -> None:
                               f"the header must have exactly: {', '.join(expected)}",
                               column=extra[0], rows=[table.header_line])
     if table.n_rows == 0:
-        raise SubmissionError("the file has a header but no data rows")
+        raise SubmissionError("the file has a header but no data rows", quotes_input=False)
 
 
 def _missing_message(missing: list[str], extra: list[str], table: _Table, expected: list[str]) -> str:
@@ -579,7 +582,7 @@ def _check_labels(texts: list[str], name: str, spec: ScoringSpec, metric: Metric
     empty = [i for i, t in enumerate(texts) if not t] if "" in texts else []
     if empty:
         raise SubmissionError(f"{len(empty)} row(s) have no label in column '{name}' (line {int(lines[empty[0]])})",
-                              column=name, rows=_first(lines[empty]))
+                              column=name, rows=_first(lines[empty]), quotes_input=False)
     if spec.labels is None or metric.input_kind != "labels":
         return
     bad = np.flatnonzero(LabelTable(spec.labels).codes(texts) < 0)
@@ -597,7 +600,7 @@ def _check_row_sums(values: dict[str, np.ndarray], spec: ScoringSpec, lines: np.
         bad = np.flatnonzero(sums <= 0)
         if len(bad):
             raise SubmissionError(f"{len(bad)} row(s) have probabilities summing to 0, which cannot be rescaled "
-                                  f"(line {int(lines[bad[0]])})", rows=_first(lines[bad]))
+                                  f"(line {int(lines[bad[0]])})", rows=_first(lines[bad]), quotes_input=False)
         for name in names:
             values[name] = values[name] / sums
         return
@@ -648,6 +651,24 @@ def _checked_solution(source, spec: ScoringSpec, metric: Metric, name: str) -> S
     except SubmissionError as exc:
         raise BundleError(exc.message, file=name, field=exc.column, row=exc.rows[0] if exc.rows else None) from None
     return Solution(ids, _usage(table, spec.usage_column, name), truth, table.lines)
+
+
+def read_test_ids(source, spec: ScoringSpec, name: str = "test.csv"):
+    """The ids of a test file (the rows a submission for it must have), in file order.
+
+    For the visible run of a code submission, whose output must cover the
+    public example's rows. Problems raise :class:`BundleError` naming ``name``.
+    """
+    try:
+        table = _read_table(source, max(spec.max_bytes, 1 << 34))
+        if spec.id_column not in table.header:
+            raise BundleError(f"missing column '{spec.id_column}' (columns: {', '.join(table.header)})",
+                              file=name, field=spec.id_column)
+        ids = _ids(table.column(spec.id_column), spec.id_dtype, spec.id_column, table.lines)
+        _align(ids, table.lines, spec.id_column, None)
+    except SubmissionError as exc:
+        raise BundleError(exc.message, file=name, field=exc.column, row=exc.rows[0] if exc.rows else None) from None
+    return ids
 
 
 def _truth(table: _Table, column: str, metric: Metric) -> np.ndarray:

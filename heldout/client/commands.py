@@ -152,7 +152,12 @@ def check(args) -> int:  # noqa: ANN001
     result = client.upload(f"/challenges/{args.slug}/check", path, {}).json()
     if args.format == "json":
         print_record(result, [], "json")
-    elif result["ok"]:
+        return 0 if result["ok"] else 1
+    # Code: what its visible run printed (the code on the public example data).
+    logs = result.get("logs") if result["ok"] else (result.get("details") or {}).get("logs")
+    if logs:
+        print(f"--- what {path.name} printed ---\n{logs.rstrip()}\n---")
+    if result["ok"]:
         print(f"{path.name}: {result['message']}")
     else:
         print(f"{path.name}: not accepted: {result['message']}")

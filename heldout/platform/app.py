@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
     ratelimit.limit_login(app, limiter, "auth.login")
     for blueprint in (api.bp, kaggle.bp):
         ratelimit.limit_token_use(limiter, blueprint)
-    ratelimit.limit_submissions(app, limiter, api.SUBMIT_ENDPOINTS + kaggle.SUBMIT_ENDPOINTS)
+    ratelimit.limit_submissions(app, limiter, api.SUBMIT_ENDPOINTS + kaggle.SUBMIT_ENDPOINTS
+                                + submissions.RATE_LIMITED_ENDPOINTS)
 
     from heldout.platform.views import metrics as metrics_view
 

@@ -188,8 +188,12 @@ SCHEMAS = {
                          "filename": {"type": "string"}, "kind": {"type": "string"}, "size": {"type": "integer"},
                          "rows": INT_OR_NULL, "columns": {"type": "array", "items": {"type": "string"}},
                          "message": {"type": "string", "description": "what the check found, or what to fix"},
+                         "logs": {"type": ["string", "null"],
+                                  "description": "code: what the visible run (the code on the public example "
+                                                 "data, at most 30 s) printed"},
                          "details": _obj({"column": STRING_OR_NULL, "rows": {"type": "array",
-                                                                             "items": {"type": "integer"}}})},
+                                                                             "items": {"type": "integer"}},
+                                          "logs": {"type": "string"}})},
                         required=["ok", "message"]),
     "LeaderboardRow": _obj({"rank": {"type": "integer"}, "team": {"type": "string"}, "score": {"type": "number"},
                             "entries": {"type": "integer"}, "last_entry_at": TIME_OR_NULL,
@@ -306,7 +310,8 @@ PATHS = {
             "tags": ["submissions"], "parameters": [SLUG, *_page_params(50)],
             "responses": {"200": _json(_ref("SubmissionList")), **_errors(400, 401, 404, 429)}}},
     "/challenges/{slug}/check": {"post": {
-        "operationId": "checkSubmission", "summary": "Dry run: would this file be accepted? Uses no quota.",
+        "operationId": "checkSubmission",
+        "summary": "Dry run: would this file be accepted? Code is run on the public example data. Uses no quota.",
         "security": TOKEN, "tags": ["submissions"], "parameters": [SLUG], "requestBody": CHECK_BODY,
         "responses": {"200": _json(_ref("CheckResult"), "the verdict: `ok` false says what to fix"),
                       **_errors(400, 401, 404, 413, 429, 503)}}},

@@ -28,7 +28,7 @@ DEFAULT_LIMITS = {
     "bad_token": "30 per minute",
     # Requests made with one token.
     "token": "600 per minute",
-    # Submissions, dry runs and upload reservations made with one token.
+    # Submissions, dry runs and upload reservations made with one token (the web form's file check: per address).
     "submit": "60 per hour",
 }
 

@@ -52,6 +52,7 @@ class BaselineTask:
     score_max: float
     file_keys: dict[str, str] = field(default_factory=dict)  # the learner's downloads, by name
     data_keys: dict[str, str] = field(default_factory=dict)  # what a code run mounts at /data, by name
+    visible_data_keys: dict[str, str] = field(default_factory=dict)  # the same for its visible run
 
 
 @dataclass
@@ -130,7 +131,7 @@ def _as_submission(task: BaselineTask) -> ScoringTask:
     return ScoringTask(submission_id=0, run_token="baseline", kind=task.kind, file_key=task.script_key,
                        filename=task.script_name, challenge_id=0, challenge_version=0,
                        scoring_spec=task.scoring_spec, solution_key=task.solution_key, rules=task.rules,
-                       data_keys=task.data_keys)
+                       data_keys=task.data_keys, visible_data_keys=task.visible_data_keys)
 
 
 def _run_predictions_baseline(sandbox, storage, task: BaselineTask) -> Outcome:  # noqa: ANN001
@@ -217,25 +218,32 @@ class BundleFiles:
 def task_of_bundle(bundle) -> tuple[BaselineTask, BundleFiles]:  # noqa: ANN001
     """The check of a loaded :class:`~heldout.challenges.bundle.Bundle` that declares a baseline, and its files."""
     paths: dict[str, Path] = {"solution": bundle.solution.path, "baseline": bundle.baseline.script.path}
-    file_keys, data_keys = {}, {}
-    for prefix, files, keys in (("files", bundle.files, file_keys), ("runtime", bundle.runtime_files, data_keys)):
+    file_keys, data_keys, visible_keys = {}, {}, {}
+    for prefix, files, keys in (("files", bundle.files, file_keys), ("runtime", bundle.runtime_files, data_keys),
+                                ("example", bundle.example_files, visible_keys)):
         for f in files:
             keys[f.name] = f"{prefix}/{f.name}"
             paths[keys[f.name]] = f.path
-    data_keys = data_keys or dict(file_keys)  # as runner.claims.data_keys_of: no runtime files, the downloads
+    # As runner.claims.run_data_keys: no runtime files, the downloads.
+    data_keys = data_keys or dict(file_keys)
+    visible_keys = visible_keys or dict(file_keys)
     task = BaselineTask(
         slug=bundle.slug, kind=bundle.kind, scoring_spec=bundle.spec.to_dict(), rules=rules_of_bundle(bundle),
         solution_key="solution", script_key="baseline", script_name=bundle.baseline.script.name,
         score_min=bundle.baseline.score_min, score_max=bundle.baseline.score_max,
-        file_keys=file_keys, data_keys=data_keys)
+        file_keys=file_keys, data_keys=data_keys, visible_data_keys=visible_keys)
     return task, BundleFiles(paths)
 
 
 def rules_of_bundle(bundle) -> dict:  # noqa: ANN001
-    """The parts of a bundle's rules that a run reads: the code limits and entry point, the environment."""
+    """The parts of a bundle's rules that a run reads: the code limits and entry point, the environment, and
+    the mount holding the test set (the visible run's output must have its example's ids)."""
     rules: dict = {}
     if bundle.rules.code is not None:
         rules["code"] = asdict(bundle.rules.code)
+        test_mounts = [mount for mount, name in bundle.rules.code.data.items()
+                       if bundle.test is not None and name == bundle.test.name]
+        rules["test_mount"] = test_mounts[0] if test_mounts else None
     if bundle.environment is not None:
         rules["environment"] = asdict(bundle.environment)
     return rules

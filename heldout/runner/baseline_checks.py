@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from heldout.models import Challenge, ChallengeFile
 from heldout.runner.baseline import ERROR, PASSED, BaselineReport, BaselineTask
-from heldout.runner.claims import data_keys_of
+from heldout.runner.claims import run_data_keys
 
 PENDING = "pending"
 
@@ -29,12 +29,13 @@ def task_of_challenge(session: Session, challenge: Challenge) -> BaselineTask | 
         return None
     files = {f.name: f.storage_key
              for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))}
+    data_keys, visible_keys = run_data_keys(session, challenge)
     return BaselineTask(
         slug=challenge.slug, kind=challenge.kind.value, scoring_spec=dict(challenge.scoring_spec),
         rules=dict(challenge.rules or {}), solution_key=challenge.solution_key,
         script_key=declared.get("key") or "", script_name=declared["script"],
         score_min=float(declared["score_min"]), score_max=float(declared["score_max"]),
-        file_keys=files, data_keys=data_keys_of(session, challenge))
+        file_keys=files, data_keys=data_keys, visible_data_keys=visible_keys)
 
 
 def mark_pending(session: Session, challenge: Challenge) -> bool:

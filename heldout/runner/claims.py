@@ -36,23 +36,31 @@ def claim_submission(session: Session, submission_id: int, *, now: datetime | No
     if result.rowcount != 1:
         return None
     challenge = session.get(Challenge, submission.challenge_id)
-    data_keys = data_keys_of(session, challenge)
+    data_keys, visible_keys = run_data_keys(session, challenge)
     task = ScoringTask(
         submission_id=submission.id, run_token=token, kind=submission.kind.value,
         file_key=submission.file_key, filename=submission.filename, challenge_id=challenge.id,
         challenge_version=challenge.version, scoring_spec=dict(challenge.scoring_spec),
         solution_key=challenge.solution_key, rules=dict(challenge.rules or {}), data_keys=data_keys,
+        visible_data_keys=visible_keys,
     )
     session.commit()
     return task
 
 
-def data_keys_of(session: Session, challenge: Challenge) -> dict[str, str]:
-    """What a code run mounts at /data: the bundle's runtime files, else its downloads; never the solution."""
-    return dict((challenge.rules or {}).get("runtime_keys") or {}) or {
-        f.name: f.storage_key
-        for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))
-    }
+def run_data_keys(session: Session, challenge: Challenge) -> tuple[dict[str, str], dict[str, str]]:
+    """What code submissions see at /data: (hidden run, visible run), each a mount name -> storage key.
+
+    Never the solution. The visible run's logs are the learner's, so it mounts only learner downloads:
+    the bundle's public stand-ins (``example_keys``), or for a challenge published before those existed,
+    the downloads named like a mount (a hidden mount is then simply absent).
+    """
+    rules = challenge.rules or {}
+    downloads = {f.name: f.storage_key
+                 for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))}
+    data_keys = dict(rules.get("runtime_keys") or {}) or downloads
+    visible = dict(rules.get("example_keys") or {}) or {name: downloads[name] for name in data_keys if name in downloads}
+    return data_keys, visible
 
 
 def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now: datetime | None = None) -> bool:

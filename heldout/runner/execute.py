@@ -3,10 +3,13 @@
 Predictions: one container runs Heldout's trusted scorer with the submission
 and the solution mounted read-only.
 
-Code: two containers. Stage 1 runs the participant's code with the challenge's
-public data read-only and no solution anywhere; it writes ``submission.csv``.
-Stage 2, a fresh container, scores that file. The participant sees stage-1 logs
-(capped), never stage 2's.
+Code: a visible run, then a hidden run (see ``runner.visible`` for what the
+learner sees of each). Stage 1 runs the participant's code with the challenge's
+data read-only and no solution anywhere; it writes ``submission.csv``. In the
+visible run that data is public and the file is checked against the example's
+ids; in the hidden run it is the hidden test set, and stage 2, a fresh
+container, scores the file. The participant sees the visible run's logs
+(capped), never the hidden run's, nor stage 2's.
 """
 
 from __future__ import annotations
@@ -15,8 +18,12 @@ import json
 import shutil
 import tempfile
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
+from heldout.challenges.errors import BundleError, SubmissionError
+from heldout.challenges.spec import ScoringSpec
+from heldout.challenges.validation import read_submission, read_test_ids
 from heldout.models import SubmissionStatus
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.sandbox.base import (
@@ -27,6 +34,7 @@ from heldout.runner.sandbox.base import (
     describe_limit,
     read_json_result,
 )
+from heldout.runner.visible import VisibleRun, hidden_limit, hidden_rejection, join_logs, last_line, with_visible_run
 from heldout.storage import Storage
 
 MAX_DIAGNOSTICS_CHARS = 200_000
@@ -96,52 +104,125 @@ def _score(value) -> float | None:  # noqa: ANN001
 
 
 def run_code(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001
-    """Stage 1 (participant code, no solution), then stage 2 (trusted scorer) on what it wrote."""
-    workdir = Path(tempfile.mkdtemp(prefix="heldout-code-"))
-    try:
-        code_dir = workdir / "code"
-        data_dir = workdir / "data"
-        output_dir = workdir / "output"
-        for d in (code_dir, data_dir, output_dir):
-            d.mkdir()
-        entrypoint = entrypoint_of(task.rules)
-        failure = unpack_code(storage.local_file(task.file_key), task.filename, code_dir, entrypoint=entrypoint)
-        if failure:
-            return Outcome.failed(failure)
-        for name, key in task.data_keys.items():
-            # Hard links are free and keep the data read-only through the mount; copies are the fallback.
-            target, source = data_dir / name, storage.local_file(key)
-            try:
-                target.hardlink_to(source)
-            except OSError:
-                shutil.copyfile(source, target)
-        limits = code_limits(task.rules)
-        result = sandbox.run(RunRequest(
-            argv=["python3", entrypoint], workdir="/submission",
-            env={"HELDOUT_DATA_DIR": "/data", "HELDOUT_OUTPUT_DIR": "/output"},
-            mounts=[Mount(code_dir, "/submission"), Mount(data_dir, "/data")],
-            limits=limits, output_dir=output_dir,
-            labels={"heldout.submission": str(task.submission_id), "heldout.stage": "participant"},
-        ))
-        logs = _join_logs(result.stdout, result.stderr)
-        base = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes,
-                    exit_code=result.exit_code, logs=logs)
+    """A code submission: the visible run, then (if it passed) the hidden run (see runner.visible)."""
+    visible = visible_code_run(sandbox, storage, task)
+    if not visible.passed:
+        return visible.failure
+    return with_visible_run(hidden_code_run(sandbox, storage, task), visible)
+
+
+def visible_code_run(sandbox, storage: Storage, task: ScoringTask, *, limits: Limits | None = None,
+                     labels: dict | None = None) -> VisibleRun:  # noqa: ANN001
+    """Stage 1 on the public example data; its output is checked against the example's ids, in this process
+    (Heldout's own reader over the learner's bytes, as the web host's file check does). All of it is shown."""
+    limits = limits or code_limits(task.rules)
+    with tempfile.TemporaryDirectory(prefix="heldout-visible-", ignore_cleanup_errors=True) as tmp:
+        unusable = _stage_code(storage, task, Path(tmp), task.visible_data_keys)
+        if unusable:
+            return VisibleRun.failed(unusable)
+        result = sandbox.run(_participant_request(task, Path(tmp), limits, "visible", labels))
         if result.limit_hit:
-            return Outcome.failed("Your code was stopped: " + limit_message(result, limits) + ".", **base)
+            return VisibleRun.failed("Your code was stopped in the visible run: " + limit_message(result, limits)
+                                     + ".", result)
         if result.exit_code != 0:
-            return Outcome.failed(f"Your code exited with status {result.exit_code}; see the logs.", **base)
-        produced = output_dir / "submission.csv"
+            line = last_line(result)
+            return VisibleRun.failed(f"Your code exited with status {result.exit_code} in the visible run"
+                                     + (f": {line}" if line else "; see its logs") + ".", result)
+        produced = Path(tmp) / "output" / "submission.csv"
         if not produced.is_file():
-            return Outcome.failed("Your code finished but did not write /output/submission.csv.", **base)
+            return VisibleRun.failed("Your code finished the visible run but did not write "
+                                     "/output/submission.csv.", result)
+        try:
+            rows = _check_visible_output(storage, task, produced, Path(tmp) / "data")
+        except SubmissionError as exc:
+            return VisibleRun.failed("The submission.csv your code wrote in the visible run was rejected: "
+                                     f"{exc}", result, error_detail=exc.to_dict())
+        except BundleError as exc:
+            return VisibleRun.broke(Outcome.platform_error(f"the visible run's example data: {exc}"),
+                                    join_logs(result))
+    return VisibleRun(message=f"Your code ran on the public example data in {result.duration_s:.1f} s and wrote a "
+                              f"valid submission.csv ({rows} rows).", logs=join_logs(result),
+                      run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes,
+                      exit_code=result.exit_code, details={"rows": rows})
+
+
+def hidden_code_run(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001
+    """Stage 1 on the hidden data (no solution anywhere), then stage 2, the trusted scorer, on what it wrote.
+
+    Nothing the code printed is kept; the outcome says only what runner.visible allows."""
+    limits = code_limits(task.rules)
+    with tempfile.TemporaryDirectory(prefix="heldout-code-", ignore_cleanup_errors=True) as tmp:
+        unusable = _stage_code(storage, task, Path(tmp), task.data_keys)
+        if unusable:
+            return Outcome.failed(unusable)
+        result = sandbox.run(_participant_request(task, Path(tmp), limits, "participant", None))
+        base = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes, exit_code=result.exit_code)
+        if result.limit_hit:
+            return Outcome.failed("Your code was stopped in the hidden run: " + hidden_limit(result, limits) + ".",
+                                  **base)
+        if result.exit_code != 0:
+            return Outcome.failed(f"Your code exited with status {result.exit_code} in the hidden run, after its "
+                                  "visible run passed. What it printed there is not shown: it ran on the hidden "
+                                  "test set.", **base)
+        produced = Path(tmp) / "output" / "submission.csv"
+        if not produced.is_file():
+            return Outcome.failed("Your code finished the hidden run but did not write /output/submission.csv.",
+                                  **base)
         scored = score_predictions(sandbox, storage, task, submission_path=produced)
-        scored.logs = logs
-        scored.run_s = (scored.run_s or 0) + (result.duration_s or 0)
-        scored.peak_memory_bytes = result.peak_memory_bytes
-        if scored.status == SubmissionStatus.FAILED:
-            scored.error = "The submission.csv your code wrote was rejected: " + (scored.error or "")
-        return scored
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    scored.run_s = (scored.run_s or 0) + (result.duration_s or 0)
+    scored.peak_memory_bytes = result.peak_memory_bytes
+    scored.exit_code = result.exit_code
+    if scored.status == SubmissionStatus.FAILED:
+        expected = [task.scoring_spec.get("id_column"), *(task.scoring_spec.get("target_columns") or [])]
+        text, detail = hidden_rejection(scored.error_detail or {}, expected)
+        scored.error = "The submission.csv your code wrote in the hidden run was rejected: " + text
+        scored.error_detail = detail
+    return scored
+
+
+def _stage_code(storage: Storage, task: ScoringTask, workdir: Path, data_keys: dict[str, str]) -> str | None:
+    """Unpack the code and link its /data into ``workdir``; a message for the learner when the upload is unusable."""
+    for name in ("code", "data", "output"):
+        (workdir / name).mkdir()
+    failure = unpack_code(storage.local_file(task.file_key), task.filename, workdir / "code",
+                          entrypoint=entrypoint_of(task.rules))
+    if failure:
+        return failure
+    stage_data(storage, data_keys, workdir / "data")
+    return None
+
+
+def _participant_request(task: ScoringTask, workdir: Path, limits: Limits, stage: str,
+                         labels: dict | None) -> RunRequest:
+    return RunRequest(
+        argv=["python3", entrypoint_of(task.rules)], workdir="/submission",
+        env={"HELDOUT_DATA_DIR": "/data", "HELDOUT_OUTPUT_DIR": "/output"},
+        mounts=[Mount(workdir / "code", "/submission"), Mount(workdir / "data", "/data")],
+        limits=limits, output_dir=workdir / "output",
+        labels={"heldout.submission": str(task.submission_id), "heldout.stage": stage, **(labels or {})},
+    )
+
+
+def _check_visible_output(storage: Storage, task: ScoringTask, produced: Path, data_dir: Path) -> int:
+    """Rows of the visible run's submission.csv, checked like an upload against the example test's ids."""
+    spec = ScoringSpec.from_dict(task.scoring_spec)
+    mount = (task.rules or {}).get("test_mount")
+    ids = None
+    if mount and (data_dir / mount).is_file():
+        ids = read_test_ids(data_dir / mount, spec, name=mount)
+    max_bytes = int((task.rules or {}).get("max_submission_bytes") or spec.max_bytes)
+    return len(read_submission(produced, replace(spec, max_bytes=min(spec.max_bytes, max_bytes)), ids))
+
+
+def stage_data(storage: Storage, data_keys: dict[str, str], data_dir: Path) -> None:
+    """Put the files a run sees at /data into ``data_dir`` (read-only through the mount anyway)."""
+    for name, key in data_keys.items():
+        # Hard links are free; copies are the fallback.
+        target, source = data_dir / name, storage.local_file(key)
+        try:
+            target.hardlink_to(source)
+        except OSError:
+            shutil.copyfile(source, target)
 
 
 def code_limits(rules: dict) -> Limits:
@@ -182,13 +263,5 @@ def unpack_code(upload: Path, filename: str, target: Path, *, entrypoint: str = 
     return None
 
 
-def _join_logs(stdout: str, stderr: str) -> str:
-    parts = []
-    if stdout:
-        parts.append(stdout)
-    if stderr:
-        parts.append(stderr)
-    return "\n".join(parts)
-
-
-__all__ = ["score_predictions", "run_code", "interpret_scorer", "SandboxUnavailable"]
+__all__ = ["score_predictions", "run_code", "visible_code_run", "hidden_code_run", "interpret_scorer",
+           "SandboxUnavailable"]

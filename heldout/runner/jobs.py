@@ -100,6 +100,7 @@ def _log_outcome(submission_id: int, outcome: Outcome, elapsed_s: float, queue_w
 
 def run_task(sandbox, storage, task) -> Outcome:  # noqa: ANN001
     """Run one submission as its challenge's kind says (also a bundle's baseline: runner.baseline)."""
+    # Code and policies: the visible run, then the hidden run (see heldout.runner.visible).
     if task.scoring_spec.get("task_type") == "reinforcement":
         return run_reinforcement(sandbox, storage, task)
     if task.kind == "code":

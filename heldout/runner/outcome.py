@@ -21,7 +21,8 @@ class ScoringTask:
     scoring_spec: dict
     solution_key: str
     rules: dict
-    data_keys: dict[str, str] = field(default_factory=dict)
+    data_keys: dict[str, str] = field(default_factory=dict)  # the hidden run's /data
+    visible_data_keys: dict[str, str] = field(default_factory=dict)  # the visible run's /data: learner downloads
 
 
 @dataclass

@@ -16,6 +16,10 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "heldout-scoring"
 JOB_TIMEOUT_S = 3600  # RQ's own timeout is a soft backstop; the sandbox enforces the real limits.
+# "Check my file" for code: short jobs someone is waiting for, so workers take them before any scoring job.
+CHECK_QUEUE_NAME = "heldout-checks"
+CHECK_JOB_TIMEOUT_S = 300
+CHECK_RESULT_TTL_S = 600
 
 
 def connect_redis(url: str | None, *, embedded_server=None) -> Redis:  # noqa: ANN001
@@ -30,6 +34,15 @@ def connect_redis(url: str | None, *, embedded_server=None) -> Redis:  # noqa: A
 
 def scoring_queue(connection: Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=connection, default_timeout=JOB_TIMEOUT_S)
+
+
+def checks_queue(connection: Redis) -> Queue:
+    return Queue(CHECK_QUEUE_NAME, connection=connection, default_timeout=CHECK_JOB_TIMEOUT_S)
+
+
+def worker_queues(connection: Redis) -> list[Queue]:
+    """What a worker listens to, in order of precedence."""
+    return [checks_queue(connection), scoring_queue(connection)]
 
 
 def job_id_for(submission_id: int, attempt: int) -> str:
@@ -72,6 +85,14 @@ def enqueue_baseline_check(queue: Queue, challenge_id: int, content_hash: str) -
     except Exception as exc:  # noqa: BLE001 - the page says the check is pending and offers to ask again
         log.warning("could not enqueue the baseline check of challenge %s: %s", challenge_id, exc)
         return False
+
+
+def enqueue_check(queue: Queue, check_id: str, challenge_id: int, file_key: str, filename: str):  # noqa: ANN201
+    """Queue the visible run of an uploaded file (``runner.checks.check_code``); returns the RQ job.
+
+    Nothing in the database tracks a check: if Redis loses it, the learner who waits is told to try again."""
+    return queue.enqueue("heldout.runner.checks.check_code", challenge_id, file_key, filename, check_id,
+                         job_id=f"check-{check_id}", result_ttl=CHECK_RESULT_TTL_S, failure_ttl=CHECK_RESULT_TTL_S)
 
 
 def queued_job_ids(queue: Queue) -> set[str]:

@@ -26,25 +26,37 @@ If the policy's sandbox cannot start at all, the evaluator waits
 ``STARTUP_TIMEOUT_S`` for it before giving up; the exception from the
 policy's run is then raised, as from any sandbox run.
 
-The participant sees their policy's own output (capped) as logs, never the
-evaluator's. A policy stopped by a limit fails with that limit's message; a
-protocol failure (late, invalid, exited) with the evaluator's message.
+This evaluation happens twice (see ``runner.visible``): the visible run plays
+the public episodes only, and the participant reads their policy's own output
+there (capped), never the evaluator's; the hidden run then plays every
+episode, and nothing the policy prints there is kept. A policy stopped by a
+limit fails with that limit's message; a protocol failure (late, invalid,
+exited) with the evaluator's message, reduced in the hidden run to what
+quotes nothing the policy sent.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import os
-import shutil
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
 from heldout.models import SubmissionStatus
-from heldout.runner.execute import code_limits, interpret_scorer, limit_message, unpack_code
+from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data, unpack_code
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.sandbox.base import Limits, Mount, RunRequest, RunResult, read_json_result
+from heldout.runner.visible import (
+    VisibleRun,
+    hidden_limit,
+    hidden_rejection,
+    join_logs,
+    last_line,
+    with_visible_run,
+)
 from heldout.storage import Storage
 
 PIPES = "/pipes"
@@ -59,82 +71,167 @@ EVALUATOR_LIMITS = Limits(memory_bytes=1 << 30, cpus=1.0, pids=64)
 
 
 def run_reinforcement(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001
-    """Play the submitted policy over the solution's seeded episodes; score its mean return."""
+    """The visible run over the public episodes, then (if it passed) the hidden run over every episode."""
+    visible = visible_policy_run(sandbox, storage, task)
+    if not visible.passed:
+        return visible.failure
+    return with_visible_run(hidden_policy_run(sandbox, storage, task), visible)
+
+
+def visible_policy_run(sandbox, storage: Storage, task: ScoringTask, *, limits: Limits | None = None,
+                       labels: dict | None = None) -> VisibleRun:  # noqa: ANN001
+    """Play the public episodes only; everything the policy printed is the learner's to read."""
+    policy_limits = limits or code_limits(task.rules)
+    with tempfile.TemporaryDirectory(prefix="heldout-rl-", ignore_cleanup_errors=True) as tmp:
+        workdir = Path(tmp)
+        (workdir / "input").mkdir()
+        public = workdir / "input" / "public_episodes.csv"
+        episodes = _public_episodes(storage.local_file(task.solution_key), task.scoring_spec, public)
+        if episodes == 0:
+            return VisibleRun(message="This challenge has no public episodes: the visible run has nothing to play.")
+        played = _play(sandbox, storage, task, workdir, public, task.visible_data_keys, policy_limits,
+                       "visible", labels)
+    if isinstance(played, Outcome):
+        return VisibleRun.failed(played.error) if played.status == SubmissionStatus.FAILED else VisibleRun.broke(played)
+    policy, evaluator, payload = played
+    logs = join_logs(policy)
+    if evaluator.exit_code == 0 and evaluator.limit_hit is None and bool(payload and payload.get("ok")):
+        return VisibleRun(message=f"Your policy played the {episodes} public episodes to the end "
+                                  f"({policy.duration_s:.1f} s).", logs=logs, run_s=policy.duration_s,
+                          peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
+                          details={"episodes": episodes})
+    where = _submission_error_text(evaluator, payload)
+    if policy.limit_hit:
+        return VisibleRun.failed("Your policy was stopped in the visible run: " + limit_message(policy, policy_limits)
+                                 + (f" ({where})" if where else "") + ".", policy)
+    if where is not None:
+        line = last_line(policy)
+        return VisibleRun.failed(f"Your policy failed in the visible run: {where}" + (f" ({line})" if line else "")
+                                 + ".", policy, error_detail=payload["error"])
+    return VisibleRun.broke(_evaluator_broke(evaluator, payload, policy), logs)
+
+
+def hidden_policy_run(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001
+    """Play every episode; nothing the policy printed is kept (a private episode's observations stay hidden)."""
+    policy_limits = code_limits(task.rules)
+    with tempfile.TemporaryDirectory(prefix="heldout-rl-", ignore_cleanup_errors=True) as tmp:
+        (Path(tmp) / "input").mkdir()
+        played = _play(sandbox, storage, task, Path(tmp), storage.local_file(task.solution_key), task.data_keys,
+                       policy_limits, "policy", None)
+    if isinstance(played, Outcome):
+        return played
+    return judge(*played, policy_limits)
+
+
+def _play(sandbox, storage: Storage, task: ScoringTask, workdir: Path, solution: Path, data_keys: dict[str, str],
+          policy_limits: Limits, stage: str, labels: dict | None):  # noqa: ANN001, ANN202
+    """(policy run, evaluator run, score.json) of one evaluation over ``solution``'s episodes; or an Outcome
+    when the submission or the challenge is unusable."""
     environment = (task.rules or {}).get("environment")
     if not environment or not environment.get("name"):
         return Outcome.platform_error("reinforcement challenge without rules['environment']")
-    workdir = Path(tempfile.mkdtemp(prefix="heldout-rl-"))
-    try:
-        code_dir, data_dir, input_dir, output_dir = (workdir / name for name in ("code", "data", "input", "output"))
-        for folder in (code_dir, data_dir, input_dir, output_dir):
-            folder.mkdir()
-        entrypoint = ((task.rules or {}).get("code") or {}).get("entrypoint") or "policy.py"
-        failure, policy_file = _unpack_policy(storage.local_file(task.file_key), task.filename, code_dir, entrypoint)
-        if failure:
-            return Outcome.failed(failure)
-        _stage_data(storage, task.data_keys, data_dir)
-        pipes = _make_pipes(workdir / "pipes")
-        spec_path, environment_path = input_dir / "spec.json", input_dir / "environment.json"
-        spec_path.write_text(json.dumps(task.scoring_spec))
-        environment_path.write_text(json.dumps(environment))
+    code_dir, data_dir, input_dir, output_dir = (workdir / name for name in ("code", "data", "input", "output"))
+    for folder in (code_dir, data_dir, output_dir):
+        folder.mkdir()
+    entrypoint = ((task.rules or {}).get("code") or {}).get("entrypoint") or "policy.py"
+    failure = unpack_code(storage.local_file(task.file_key), task.filename, code_dir, entrypoint=entrypoint)
+    if failure:
+        return Outcome.failed(failure)
+    stage_data(storage, data_keys, data_dir)
+    pipes = _make_pipes(workdir / "pipes")
+    spec_path, environment_path = input_dir / "spec.json", input_dir / "environment.json"
+    spec_path.write_text(json.dumps(task.scoring_spec))
+    environment_path.write_text(json.dumps(environment))
+    labels = {"heldout.submission": str(task.submission_id), **(labels or {})}
+    policy_request = RunRequest(
+        # -P: the working directory (the submission) does not come first on sys.path, so a file of the
+        # submission named like a module the host imports cannot replace it; policy_host adds the
+        # submission's folder itself once connected, for the policy's own helper modules.
+        argv=["python3", "-P", "-m", "heldout.challenges.policy_host", "--input", TO_POLICY,
+              "--output", FROM_POLICY, "--connect-timeout", f"{STARTUP_TIMEOUT_S:g}",
+              f"/submission/{entrypoint}"],
+        workdir="/submission", env={"HELDOUT_DATA_DIR": "/data"},
+        mounts=[Mount(code_dir, "/submission"), Mount(data_dir, "/data"), Mount(pipes, PIPES)],
+        limits=policy_limits, labels={**labels, "heldout.stage": stage},
+    )
+    evaluator_limits = replace(EVALUATOR_LIMITS,
+                               timeout_s=policy_limits.timeout_s + STARTUP_TIMEOUT_S + EVALUATOR_MARGIN_S)
+    evaluator_request = RunRequest(
+        argv=["python3", "-m", "heldout.challenges.evaluate", "--spec", "/input/spec.json",
+              "--solution", "/input/solution.csv", "--environment", "/input/environment.json",
+              "--to-policy", TO_POLICY, "--from-policy", FROM_POLICY, "--out", "/output/score.json",
+              "--startup-timeout", f"{STARTUP_TIMEOUT_S:g}"],
+        mounts=[Mount(spec_path, "/input/spec.json"), Mount(environment_path, "/input/environment.json"),
+                Mount(solution, "/input/solution.csv"), Mount(pipes, PIPES)],
+        limits=evaluator_limits, output_dir=output_dir, labels={**labels, "heldout.stage": f"{stage}-evaluate"},
+    )
+    policy, evaluator = _run_together(sandbox, policy_request, evaluator_request)
+    return policy, evaluator, read_json_result(output_dir / "score.json")
 
-        policy_limits = code_limits(task.rules)
-        labels = {"heldout.submission": str(task.submission_id)}
-        policy_request = RunRequest(
-            # -P: the working directory (the submission) does not come first on sys.path, so a file of the
-            # submission named like a module the host imports cannot replace it; policy_host adds the
-            # submission's folder itself once connected, for the policy's own helper modules.
-            argv=["python3", "-P", "-m", "heldout.challenges.policy_host", "--input", TO_POLICY,
-                  "--output", FROM_POLICY, "--connect-timeout", f"{STARTUP_TIMEOUT_S:g}",
-                  f"/submission/{policy_file}"],
-            workdir="/submission", env={"HELDOUT_DATA_DIR": "/data"},
-            mounts=[Mount(code_dir, "/submission"), Mount(data_dir, "/data"), Mount(pipes, PIPES)],
-            limits=policy_limits, labels={**labels, "heldout.stage": "policy"},
-        )
-        evaluator_limits = replace(EVALUATOR_LIMITS,
-                                   timeout_s=policy_limits.timeout_s + STARTUP_TIMEOUT_S + EVALUATOR_MARGIN_S)
-        evaluator_request = RunRequest(
-            argv=["python3", "-m", "heldout.challenges.evaluate", "--spec", "/input/spec.json",
-                  "--solution", "/input/solution.csv", "--environment", "/input/environment.json",
-                  "--to-policy", TO_POLICY, "--from-policy", FROM_POLICY, "--out", "/output/score.json",
-                  "--startup-timeout", f"{STARTUP_TIMEOUT_S:g}"],
-            mounts=[Mount(spec_path, "/input/spec.json"), Mount(environment_path, "/input/environment.json"),
-                    Mount(storage.local_file(task.solution_key), "/input/solution.csv"), Mount(pipes, PIPES)],
-            limits=evaluator_limits, output_dir=output_dir, labels={**labels, "heldout.stage": "evaluate"},
-        )
-        policy, evaluator = _run_together(sandbox, policy_request, evaluator_request)
-        payload = read_json_result(output_dir / "score.json")
-        return judge(policy, evaluator, payload, policy_limits)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+
+def _public_episodes(solution: Path, scoring_spec: dict, target: Path) -> int:
+    """Write the solution's Public rows (the organizer's file, read here as trusted) to ``target``; how many."""
+    usage = scoring_spec.get("usage_column") or "Usage"
+    with open(solution, newline="", encoding="utf-8") as source, open(target, "w", newline="",
+                                                                       encoding="utf-8") as out:
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(out, fieldnames=reader.fieldnames or [], lineterminator="\n")
+        writer.writeheader()
+        count = 0
+        for row in reader:
+            if (row.get(usage) or "").strip().casefold() == "public":
+                writer.writerow(row)
+                count += 1
+    return count
 
 
 def judge(policy: RunResult, evaluator: RunResult, payload: dict | None, policy_limits: Limits) -> Outcome:
-    """One outcome from the two runs: the evaluator's score, or why there is none."""
-    details = dict(logs=_logs(policy), peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
+    """The hidden run's outcome from its two sandboxes: the evaluator's score, or why there is none.
+
+    Nothing the policy wrote is kept: its logs are dropped, and a protocol error that quotes what it sent
+    is reduced to where it happened (runner.visible.hidden_rejection)."""
+    details = dict(peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
                    run_s=max(policy.duration_s or 0.0, evaluator.duration_s or 0.0))
     evaluated = evaluator.exit_code == 0 and evaluator.limit_hit is None and bool(payload and payload.get("ok"))
     if evaluated:
         # Every episode was played: how the policy's sandbox ended afterwards cannot matter.
-        return replace(interpret_scorer(evaluator, payload), **details)
+        return replace(interpret_scorer(evaluator, payload), logs=None, **details)
+    error = _submission_error(evaluator, payload)
+    where, detail = hidden_rejection(error, []) if error is not None else (None, None)
     if policy.limit_hit:
         # The evaluator only saw a policy that went quiet or away; the limit is the real reason.
-        where = _submission_error_text(evaluator, payload)
-        return Outcome.failed("Your policy was stopped: " + limit_message(policy, policy_limits)
+        return Outcome.failed("Your policy was stopped in the hidden run: " + hidden_limit(policy, policy_limits)
                               + (f" ({where})" if where else "") + ".", **details)
+    if error is not None:
+        return Outcome.failed(f"Your policy failed in the hidden run, after its visible run passed: {where}.",
+                              error_detail=detail, **details)
+    return replace(_evaluator_broke(evaluator, payload, policy), logs=None)
+
+
+def _evaluator_broke(evaluator: RunResult, payload: dict | None, policy: RunResult) -> Outcome:
+    """The evaluator (our code) was stopped or failed: a platform error, its stderr for the operators only."""
+    details = dict(peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
+                   run_s=max(policy.duration_s or 0.0, evaluator.duration_s or 0.0))
     if evaluator.limit_hit:
         return Outcome.platform_error(f"the evaluator was stopped: {evaluator.message or evaluator.limit_hit}; "
                                       f"stderr: {(evaluator.stderr or '')[-2000:]}", **details)
     outcome = interpret_scorer(evaluator, payload)
-    if outcome.status == SubmissionStatus.ERROR:
-        outcome.internal_error = f"evaluator: {outcome.internal_error}"
+    outcome.internal_error = f"evaluator: {outcome.internal_error}"
     return replace(outcome, **details)
 
 
-def _submission_error_text(evaluator: RunResult, payload: dict | None) -> str | None:
+def _submission_error(evaluator: RunResult, payload: dict | None) -> dict | None:
+    """The evaluator's verdict on the policy (exit 2), or None."""
     if evaluator.exit_code == 2 and payload and isinstance(payload.get("error"), dict):
-        return str(payload["error"].get("text") or payload["error"].get("message") or "") or None
+        return payload["error"]
     return None
+
+
+def _submission_error_text(evaluator: RunResult, payload: dict | None) -> str | None:
+    error = _submission_error(evaluator, payload)
+    if error is None:
+        return None
+    return str(error.get("text") or error.get("message") or "") or None
 
 
 def _run_together(sandbox, policy: RunRequest, evaluator: RunRequest) -> tuple[RunResult, RunResult]:  # noqa: ANN001
@@ -144,20 +241,6 @@ def _run_together(sandbox, policy: RunRequest, evaluator: RunRequest) -> tuple[R
         evaluator_run = pool.submit(sandbox.run, evaluator)
         # Leaving the block waits for both: the temp dirs are removed only once no sandbox mounts them.
     return policy_run.result(), evaluator_run.result()
-
-
-def _unpack_policy(upload: Path, filename: str, code_dir: Path, entrypoint: str) -> tuple[str | None, str]:
-    """(message for the participant or None, the policy's file name below ``code_dir``)."""
-    return unpack_code(upload, filename, code_dir, entrypoint=entrypoint), entrypoint
-
-
-def _stage_data(storage: Storage, data_keys: dict[str, str], data_dir: Path) -> None:
-    for name, key in data_keys.items():
-        target, source = data_dir / name, storage.local_file(key)
-        try:
-            target.hardlink_to(source)  # free, and read-only through the mount anyway
-        except OSError:
-            shutil.copyfile(source, target)
 
 
 def _make_pipes(folder: Path) -> Path:
@@ -171,8 +254,4 @@ def _make_pipes(folder: Path) -> Path:
     return folder
 
 
-def _logs(result: RunResult) -> str:
-    return "\n".join(part for part in (result.stdout, result.stderr) if part)
-
-
-__all__ = ["run_reinforcement", "judge"]
+__all__ = ["run_reinforcement", "visible_policy_run", "hidden_policy_run", "judge"]

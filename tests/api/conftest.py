@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import threading
 
 import pytest
+from werkzeug.serving import make_server
 
+from heldout.cli import main
 from heldout.platform import create_app
 from heldout.platform.services.accounts import create_token, create_user
 from heldout.platform.services.publishing import load_challenge
@@ -85,3 +88,40 @@ def sqlite_only(tmp_path, sqlite_template) -> str:
     path = tmp_path / "heldout.sqlite3"
     shutil.copyfile(sqlite_template, path)
     return f"sqlite:///{path}"
+
+
+# -- the `heldout` client against the app served over real HTTP on a thread ---------------------------------------
+
+@pytest.fixture
+def server(app):
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{http.server_port}"
+    http.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for name in ("XDG_CONFIG_HOME", "HELDOUT_URL", "HELDOUT_TOKEN", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture
+def heldout(server, home, ada, monkeypatch, capsys):
+    """Run `heldout ARGS...` as ada; returns (exit status, stdout, stderr)."""
+    monkeypatch.setenv("HELDOUT_URL", server)
+    monkeypatch.setenv("HELDOUT_TOKEN", ada.token)
+
+    def run(*args: str):
+        capsys.readouterr()
+        status = main(list(args))
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run

@@ -367,25 +367,3 @@ def test_even_a_crash_is_a_json_error(app, client, monkeypatch):
     monkeypatch.setattr(challenge_search, "challenge_cards", broken)
     response = client.get("/api/v1/challenges")
     assert response.status_code == 500 and response.get_json()["code"] == "internal_server_error"
-
-
-def test_the_dry_run_of_code_compiles_it_without_running_it(client, svc, tmp_path, ada):
-    from heldout.platform.services.publishing import load_challenge
-    from tests.bundles import COPY_SAMPLE_PREDICT, write_code_bundle
-
-    with svc.sessions() as s:
-        load_challenge(s, svc.storage, None, write_code_bundle(tmp_path / "code-bundle"))
-
-    def check(data: bytes, name: str) -> dict:
-        return _submit(client, ada, data, slug="tiny-code", name=name, path="check").get_json()
-
-    assert check(COPY_SAMPLE_PREDICT.encode(), "predict.py")["ok"] is True
-    broken = check(b"import csv\nrows = [\n", "predict.py")
-    assert broken["ok"] is False and "does not compile" in broken["message"]
-    archive = io.BytesIO()
-    with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("helper.py", "x = 1\n")
-    assert "no predict.py" in check(archive.getvalue(), "code.zip")["message"]
-    assert "code challenge" in check(b"id,y\n", "preds.csv")["message"]
-    with svc.sessions() as s:
-        assert s.scalars(select(Submission)).all() == []

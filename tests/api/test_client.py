@@ -9,11 +9,9 @@ import io
 import json
 import os
 import stat
-import threading
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from heldout.cli import main
 from heldout.models import Challenge, Submission
@@ -25,41 +23,6 @@ from tests.bundles import perfect_predictions
 def database_url(sqlite_only):
     # The client is what is tested here: one database is enough.
     return sqlite_only
-
-
-@pytest.fixture
-def server(app):
-    http = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=http.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{http.server_port}"
-    http.shutdown()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    for name in ("XDG_CONFIG_HOME", "HELDOUT_URL", "HELDOUT_TOKEN", "HTTP_PROXY", "http_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    return home
-
-
-@pytest.fixture
-def heldout(server, home, ada, monkeypatch, capsys):
-    """Run `heldout ARGS...` as ada; returns (exit status, stdout, stderr)."""
-    monkeypatch.setenv("HELDOUT_URL", server)
-    monkeypatch.setenv("HELDOUT_TOKEN", ada.token)
-
-    def run(*args: str):
-        capsys.readouterr()
-        status = main(list(args))
-        out, err = capsys.readouterr()
-        return status, out, err
-
-    return run
 
 
 def _set(svc, **values):

@@ -10,7 +10,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import zip_folder
-from tests.bundles import FIT_SLOPE_BASELINE, perfect_predictions, with_baseline, write_tiny_bundle
+from tests.bundles import (
+    FIT_SLOPE_BASELINE,
+    LEAKING_PREDICT,
+    assert_no_hidden_row,
+    perfect_predictions,
+    with_baseline,
+    write_code_bundle,
+    write_tiny_bundle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -105,6 +113,34 @@ def test_a_broken_file_is_explained_by_row_and_column(live, visitors, tmp_path):
     expect(page.locator("#error-column")).to_have_text("y")
     expect(page.locator("#error-rows")).to_contain_text("4")
     bea.screenshot("2-failed-submission-phone")
+
+
+def test_code_is_checked_by_its_visible_run_and_its_hidden_run_prints_nothing(live, visitors, tmp_path):
+    bundle = write_code_bundle(tmp_path / "code", slug="code-journey")
+    live.load_bundle(bundle)
+    live.ensure_worker()
+    cleo = visitors("cleo", phone=True)
+    cleo.register()
+    page = cleo.page
+    cleo.goto("/c/code-journey#submit")
+    upload = page.get_by_label("Your predict.py, or a .zip with predict.py")
+    upload.set_input_files(files=[{"name": "predict.py", "mimeType": "text/x-python",
+                                   "buffer": b"print('reading')\nraise ValueError('no model yet')\n"}])
+    page.get_by_role("button", name="Check my file", exact=True).click()
+    expect(page.locator("#upload-status")).to_contain_text(
+        "exited with status 1 in the visible run: ValueError: no model yet", timeout=SCORING_TIMEOUT_MS)
+    expect(page.locator("#check-logs pre")).to_contain_text("Traceback (most recent call last)")
+    cleo.screenshot("5-code-check-phone")
+
+    upload.set_input_files(files=[{"name": "predict.py", "mimeType": "text/x-python",
+                                   "buffer": LEAKING_PREDICT.encode()}])
+    page.get_by_role("button", name="Submit", exact=True).click()
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    expect(page.locator("#status")).to_have_text("failed", timeout=SCORING_TIMEOUT_MS)
+    expect(page.locator("#error")).to_contain_text("in the hidden run")
+    expect(page.get_by_text("Logs of the visible run")).to_be_visible()
+    cleo.screenshot("5-code-submission-phone")
+    assert_no_hidden_row((bundle / "hidden" / "test.csv").read_text().splitlines()[1:], page.content())
 
 
 def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed(live, visitors, tmp_path):

@@ -257,6 +257,26 @@ def test_code_mount_of_the_solution_or_a_missing_file_is_refused(tmp_path):
     assert ".." in only(errors, field="rules.code.data").message
 
 
+def test_a_hidden_mount_needs_a_public_stand_in_for_the_visible_run(tmp_path):
+    root = tiny(tmp_path)
+    (root / "hidden").mkdir()
+    (root / "hidden" / "test.csv").write_text((root / "test.csv").read_text())
+    edit_yaml(root, lambda d: d["rules"].update(kind="code", code={
+        "data": {"train.csv": "train.csv", "test.csv": "hidden/test.csv"}}))
+    assert "rules.code.example_data.test.csv" in only(errors_of(root), field="rules.code.data.test.csv").message
+    # The stand-in itself must be a learner download: its run's logs are shown.
+    edit_yaml(root, lambda d: d["rules"]["code"].update(example_data={"test.csv": "hidden/test.csv"}))
+    assert "data.files" in only(errors_of(root), field="rules.code.example_data.test.csv").message
+    edit_yaml(root, lambda d: d["rules"]["code"].update(example_data={"test.csv": "test.csv", "extra.csv": "test.csv"}))
+    assert "does not mount" in only(errors_of(root), field="rules.code.example_data.extra.csv").message
+    edit_yaml(root, lambda d: d["rules"]["code"].update(example_data={"test.csv": "test.csv"}))
+    with load_bundle(root) as bundle:
+        visible = {f.name: f.path.name for f in bundle.example_files}
+        hidden = {f.name: str(f.path.relative_to(root)) for f in bundle.runtime_files}
+        assert visible == {"test.csv": "test.csv", "train.csv": "train.csv"}
+        assert hidden == {"test.csv": "hidden/test.csv", "train.csv": "train.csv"}
+
+
 def test_baseline_range_must_be_ordered(tmp_path):
     root = tiny(tmp_path)
     edit_yaml(root, lambda d: d["baseline"].update(score={"min": 0.9, "max": 0.1}))

@@ -59,7 +59,8 @@ def test_a_wrong_file_exits_2_with_the_error_for_the_learner(files):
     assert payload == {"ok": False, "error": {
         "message": "1 value(s) in column 'target' are not numbers: line 6 has 'maybe'",
         "column": "target", "rows": [6],
-        "text": "1 value(s) in column 'target' are not numbers: line 6 has 'maybe' (column 'target'; row 6)"}}
+        "text": "1 value(s) in column 'target' are not numbers: line 6 has 'maybe' (column 'target'; row 6)",
+        "quotes_input": True}}
 
 
 def test_a_broken_solution_exits_1_with_a_traceback_and_nothing_in_out(files):

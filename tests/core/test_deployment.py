@@ -389,8 +389,8 @@ class RecordingSandbox:
         for mount in request.mounts:
             assert Path(mount.source).exists(), mount
             self.sources.append(Path(mount.source).resolve())
-        if request.labels.get("heldout.stage") == "participant":
-            (request.output_dir / "submission.csv").write_text("id,y\n1,0.5\n")
+        if request.labels.get("heldout.stage") in ("participant", "visible"):
+            (request.output_dir / "submission.csv").write_text("id,target\n1,0.5\n")
         else:
             (request.output_dir / "score.json").write_text(json.dumps({"ok": True, "public_score": 0.5,
                                                                         "private_score": 0.5}))
@@ -419,11 +419,13 @@ def test_every_bind_mount_source_lies_under_the_data_dir_or_tmpdir(tmp_path, mon
     predictions = ScoringTask(submission_id=1, kind="predictions", file_key="uploads/1.csv", filename="preds.csv",
                               rules={}, **common)
     code = ScoringTask(submission_id=2, kind="code", file_key="uploads/2.py", filename="predict.py",
-                       rules={"code": {"entrypoint": "predict.py"}}, data_keys={"test.csv": "data/test.csv"},
+                       rules={"code": {"entrypoint": "predict.py"}, "test_mount": "test.csv"},
+                       data_keys={"test.csv": "data/test.csv"}, visible_data_keys={"test.csv": "data/test.csv"},
                        **common)
     assert score_predictions(sandbox, storage, predictions).status == SubmissionStatus.SCORED
-    assert run_code(sandbox, storage, code).status == SubmissionStatus.SCORED
-    assert len(sandbox.sources) == 3 + 2 + 3
+    ran = run_code(sandbox, storage, code)
+    assert ran.status == SubmissionStatus.SCORED, (ran.error, ran.internal_error)
+    assert len(sandbox.sources) == 3 + 2 + 2 + 3  # scorer; visible run; hidden run and its scorer
     roots = (data_dir.resolve(), work_dir.resolve())
     outside = [s for s in sandbox.sources if not any(s.is_relative_to(root) for root in roots)]
     assert not outside, outside

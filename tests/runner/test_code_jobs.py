@@ -1,5 +1,6 @@
-"""Hostile code submissions through the real two-stage path: each ends `failed` with the limit it hit,
-and the next submission still scores."""
+"""Code submissions through the real path: a visible run on the public example, then a hidden run on the
+hidden test set. Hostile code ends `failed` with the limit it hit, and the next submission still scores; what
+the code prints in the hidden run never comes back."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from heldout.models import SubmissionStatus
 from heldout.runner.execute import run_code
 from heldout.runner.outcome import ScoringTask
 from heldout.storage import LocalStorage
-from tests.bundles import COPY_SAMPLE_PREDICT, write_code_bundle
+from tests.bundles import COPY_SAMPLE_PREDICT, LEAKING_PREDICT, assert_no_hidden_row, write_code_bundle
 
 
 @pytest.fixture(scope="module")
@@ -19,27 +20,37 @@ def staged(tmp_path_factory):
     """A code challenge's solution and runtime files in storage, as publishing leaves them."""
     root = tmp_path_factory.mktemp("code-challenge")
     storage = LocalStorage(root / "files")
-    with load_bundle(write_code_bundle(root / "bundle", time_limit=3)) as bundle:
+    bundle_root = write_code_bundle(root / "bundle", time_limit=3)
+    with load_bundle(bundle_root) as bundle:
         storage.save_file("solution.csv", bundle.solution.path)
-        keys = {}
+        keys, visible = {}, {}
         for f in bundle.runtime_files:
             keys[f.name] = f"runtime/{f.name}"
             storage.save_file(keys[f.name], f.path)
+        for f in bundle.example_files:
+            visible[f.name] = f"example/{f.name}"
+            storage.save_file(visible[f.name], f.path)
         spec = bundle.spec.to_dict()
-    rules = {"code": {"entrypoint": "predict.py", "time_limit_s": 3, "memory_mb": 256, "cpus": 1.0}}
-    return storage, spec, rules, keys
+    rules = {"code": {"entrypoint": "predict.py", "time_limit_s": 3, "memory_mb": 256, "cpus": 1.0},
+             "test_mount": "test.csv"}
+    hidden_rows = (bundle_root / "hidden" / "test.csv").read_text().splitlines()[1:]
+    example_rows = (bundle_root / "example_test.csv").read_text().splitlines()[1:]
+    return storage, spec, rules, keys, visible, hidden_rows, example_rows
 
 
-def run(staged, docker_sandbox, code: str) -> object:
-    storage, spec, rules, keys = staged
+def task_for(staged, code: str) -> ScoringTask:
+    storage, spec, rules, keys, visible = staged[:5]
     key = f"uploads/{abs(hash(code))}.upload"
     path = storage.local_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(code)
-    task = ScoringTask(submission_id=1, run_token="t", kind="code", file_key=key, filename="predict.py",
+    return ScoringTask(submission_id=1, run_token="t", kind="code", file_key=key, filename="predict.py",
                        challenge_id=1, challenge_version=1, scoring_spec=spec, solution_key="solution.csv",
-                       rules=rules, data_keys=keys)
-    return run_code(docker_sandbox, storage, task)
+                       rules=rules, data_keys=keys, visible_data_keys=visible)
+
+
+def run(staged, sandbox, code: str) -> object:
+    return run_code(sandbox, staged[0], task_for(staged, code))
 
 
 HOSTILE = {
@@ -68,3 +79,49 @@ def test_code_that_writes_no_submission_is_told_so(staged, docker_sandbox, no_do
     outcome = run(staged, docker_sandbox, "print('hello')\n")
     assert outcome.status == SubmissionStatus.FAILED
     assert "did not write /output/submission.csv" in outcome.error and "hello" in outcome.logs
+
+
+# -- the visible run and the hidden run ------------------------------------------------------------------------
+
+# Valid on the example; on the hidden test set it writes each hidden row where the checker reads a number.
+SMUGGLER = """\
+import csv
+lines = open("/data/test.csv").read().splitlines()
+rows = list(csv.reader(lines))[1:]
+hidden = len(rows) > 5
+with open("/output/submission.csv", "w") as out:
+    out.write("id,y\\n" + "".join(f"{r[0]},{('x=' + r[1]) if hidden else r[1]}\\n" for r in rows))
+"""
+
+
+def test_what_code_prints_in_the_hidden_run_never_comes_back(staged, bwrap_sandbox):
+    hidden_rows, example_rows = staged[5], staged[6]
+    outcome = run(staged, bwrap_sandbox, LEAKING_PREDICT)
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error.startswith("Your code exited with status 1 in the hidden run")
+    assert_no_hidden_row(hidden_rows, outcome.error, outcome.error_detail, outcome.logs, outcome.internal_error)
+    # The learner reads the visible run, which printed the example's rows.
+    assert all(f"ROW {row}" in outcome.logs for row in example_rows)
+
+
+def test_a_rejected_hidden_output_is_described_without_quoting_it(staged, bwrap_sandbox):
+    outcome = run(staged, bwrap_sandbox, SMUGGLER)
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error.startswith("The submission.csv your code wrote in the hidden run was rejected")
+    assert outcome.error_detail["column"] == "y" and outcome.error_detail["rows"][0] == 2
+    assert_no_hidden_row(staged[5], outcome.error, outcome.error_detail, outcome.logs)
+
+
+def test_a_crash_in_the_visible_run_shows_its_traceback_and_skips_the_hidden_run(staged, bwrap_sandbox):
+    outcome = run(staged, bwrap_sandbox, "import csv\nprint('starting')\nraise KeyError('no such column')\n")
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error == "Your code exited with status 1 in the visible run: KeyError: 'no such column'."
+    assert "Traceback (most recent call last)" in outcome.logs and "starting" in outcome.logs
+    assert 'raise KeyError' in outcome.logs
+
+
+def test_a_visible_output_for_the_wrong_rows_fails_with_the_checkers_message(staged, bwrap_sandbox):
+    outcome = run(staged, bwrap_sandbox, "open('/output/submission.csv', 'w').write('id,y\\n999,1.0\\n')\n")
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error.startswith("The submission.csv your code wrote in the visible run was rejected: "
+                                    "1 id(s) are not in the test set, e.g. '999'")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import json
 import subprocess
 import tempfile
 import textwrap
@@ -103,7 +104,8 @@ class Submitter:
         return ScoringTask(submission_id=submission_id, run_token="t", kind="code", file_key=file_key,
                            filename=filename, challenge_id=1, challenge_version=1,
                            scoring_spec=dict(self.cartpole["spec"]), solution_key=solution_key, rules=rules,
-                           data_keys={"cartpole.py": "files/cartpole.py"})
+                           data_keys={"cartpole.py": "files/cartpole.py"},
+                           visible_data_keys={"cartpole.py": "files/cartpole.py"})
 
     def _put(self, key: str, data: bytes) -> None:
         path = self.storage.local_path(key)
@@ -322,8 +324,8 @@ SLOWPOKE = textwrap.dedent("""
     (policy(FORGED_ANSWER), {}, "policy answered action None at episode 0 step 0"),
     (SLEEPER, {"environment": {"step_timeout_s": 0.5}}, "policy did not answer within 0.5 s at episode 0 step 3"),
     (QUITTER, {}, "policy exited at episode 0 step 5"),
-    (HOG, {"code": {"memory_mb": 128}}, "Your policy was stopped: memory limit of 128 MiB exceeded"),
-    (SLOWPOKE, {"code": {"time_limit_s": 2}}, "Your policy was stopped: time limit of 2 s exceeded"),
+    (HOG, {"code": {"memory_mb": 128}}, "Your policy was stopped in the visible run: memory limit of 128 MiB exceeded"),
+    (SLOWPOKE, {"code": {"time_limit_s": 2}}, "Your policy was stopped in the visible run: time limit of 2 s exceeded"),
     ("def act(observation):\n    return 2\n", {}, "policy answered action 2 at episode 0 step 0"),
     ("import torch\n", {}, "policy exited while starting"),
 ], ids=["forges-answers", "sleeps-past-the-step-timeout", "exits-early", "exceeds-memory", "exceeds-time",
@@ -336,6 +338,30 @@ def test_a_policy_that_breaks_the_rules_fails_with_a_message(any_sandbox, submit
     assert outcome.public_score is None and outcome.private_score is None
     # The policy's sandbox ends with the evaluation, not at its 300 s time limit.
     assert time.monotonic() - started < 20
+
+
+# Prints every observation it is shown, as the evaluator sent it.
+PRINTER = textwrap.dedent("""
+    import json
+    def act(observation):
+        print("OBS", json.dumps(observation))
+        return 1 if observation[2] > 0 else 0
+""")
+
+
+def first_observations(rows: list[dict], usage: str, params: dict) -> list[str]:
+    env = make_environment("cartpole", params)
+    return [json.dumps(env.reset(int(r["seed"]))) for r in rows if r["Usage"] == usage]
+
+
+@pytest.mark.docker
+def test_a_policy_shows_its_public_episodes_and_never_a_private_one(docker_sandbox, submitter, cartpole):
+    rows = few_episodes(cartpole["rows"])
+    outcome = run_reinforcement(docker_sandbox, submitter.storage, submitter.task(PRINTER, rows=rows))
+    assert outcome.status == SubmissionStatus.SCORED, (outcome.error, outcome.internal_error)
+    params = cartpole["rules"]["environment"]["params"]
+    assert all(f"OBS {obs}" in outcome.logs for obs in first_observations(rows, "Public", params))
+    assert not any(obs in outcome.logs for obs in first_observations(rows, "Private", params))
 
 
 @pytest.mark.docker
@@ -360,27 +386,39 @@ def _run(exit_code, **extra) -> RunResult:
 SCORED = {"ok": True, "public_score": 42.0, "private_score": 40.0, "public_ci": [38.0, 46.0],
           "public_rows": 3, "private_rows": 3}
 PROTOCOL_ERROR = {"ok": False, "error": {"message": "policy exited at episode 2 step 9", "column": None,
-                                         "rows": [], "text": "policy exited at episode 2 step 9"}}
+                                         "rows": [], "text": "policy exited at episode 2 step 9",
+                                         "quotes_input": False}}
 
 
 def test_judge_scores_a_finished_evaluation_whatever_the_policy_did_afterwards():
     outcome = judge(_run(None, timed_out=True, limit_hit="time", stderr="late"), _run(0), SCORED, LIMITS)
     assert outcome.status == SubmissionStatus.SCORED and outcome.public_score == 42.0
-    assert outcome.logs == "late"
+    assert outcome.logs is None  # the hidden run's output is never kept
 
 
 def test_judge_names_the_limit_that_stopped_the_policy():
     policy = _run(137, limit_hit="memory", oom_killed=True, message="memory limit of 1024 MiB exceeded")
     outcome = judge(policy, _run(2), PROTOCOL_ERROR, LIMITS)
     assert outcome.status == SubmissionStatus.FAILED
-    assert outcome.error == ("Your policy was stopped: memory limit of 1024 MiB exceeded "
+    assert outcome.error == ("Your policy was stopped in the hidden run: memory limit of 1024 MiB exceeded "
                              "(policy exited at episode 2 step 9).")
 
 
-def test_judge_passes_on_the_evaluators_protocol_error():
+def test_judge_passes_on_a_protocol_error_that_quotes_nothing_the_policy_sent():
     outcome = judge(_run(0, stderr="Traceback ..."), _run(2), PROTOCOL_ERROR, LIMITS)
-    assert outcome.status == SubmissionStatus.FAILED and outcome.error == "policy exited at episode 2 step 9"
-    assert outcome.logs == "Traceback ..."
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error == ("Your policy failed in the hidden run, after its visible run passed: "
+                             "policy exited at episode 2 step 9.")
+    assert outcome.logs is None
+
+
+def test_judge_does_not_repeat_what_the_policy_sent_in_the_hidden_run():
+    quoting = {"ok": False, "error": {"message": "policy answered action [0.01, -0.2] at episode 4 step 0; "
+                                                 "valid actions: 0, 1", "column": None, "rows": [],
+                                      "text": "policy answered action [0.01, -0.2] ...", "quotes_input": True}}
+    outcome = judge(_run(0, stdout="[0.01, -0.2]"), _run(2), quoting, LIMITS)
+    assert outcome.status == SubmissionStatus.FAILED and "0.01" not in outcome.error
+    assert "0.01" not in str(outcome.error_detail) and outcome.logs is None
 
 
 @pytest.mark.parametrize("evaluator, payload", [
@@ -391,6 +429,6 @@ def test_judge_passes_on_the_evaluators_protocol_error():
 def test_judge_keeps_evaluator_failures_internal(evaluator, payload):
     outcome = judge(_run(0, stdout="policy says hi"), evaluator, payload, LIMITS)
     assert outcome.status == SubmissionStatus.ERROR and outcome.error is None
-    assert outcome.logs == "policy says hi"
+    assert outcome.logs is None
     if evaluator.stderr:
         assert "KeyError" in outcome.internal_error

@@ -1,25 +1,33 @@
-"""The dry run: would this file be accepted? Answered at once, on the web host, using none of the day's quota.
+"""The dry run: would this file be accepted? Using none of the day's quota; nothing is scored.
 
-Only Heldout's own, trusted reading code runs here, over the learner's bytes:
-the same ``read_submission`` the sandboxed scorer uses, so a file that passes
-here is read the same way there. The solution contributes its ids alone (the
-row set to match); nothing is scored, so no answer leaks through a dry run.
-A code submission is unpacked and compiled, never run.
+Predictions are answered at once, on the web host: only Heldout's own, trusted
+reading code runs here, over the learner's bytes, the same ``read_submission``
+the sandboxed scorer uses, so a file that passes here is read the same way
+there. The solution contributes its ids alone (the row set to match); nothing
+is scored, so no answer leaks through a dry run.
+
+Code and policies are never run here: a worker performs the visible run of a
+real submission (``heldout.runner.checks``), with a 30-second limit, while the
+request waits, and the answer is what that run showed (its message and logs).
 """
 
 from __future__ import annotations
 
-import tempfile
+import io
+import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import BinaryIO
+
+from redis.exceptions import RedisError
 
 from heldout.challenges.errors import BundleError, SubmissionError
 from heldout.challenges.spec import ScoringSpec
 from heldout.challenges.validation import read_solution, read_submission
 from heldout.models import Challenge, SubmissionKind
 from heldout.platform.services.errors import ServiceError, Unavailable
-from heldout.runner.execute import entrypoint_of, unpack_code
+from heldout.runner.checks import CHECK_WAIT_MARGIN_S, check_limits, wait_for_check
+from heldout.runner.execute import entrypoint_of
+from heldout.runner.queue import enqueue_check
 from heldout.storage import Storage
 
 CHUNK = 1024 * 1024
@@ -38,11 +46,15 @@ class CheckResult:
     rows: int | None = None
     columns: list[str] = field(default_factory=list)
     message: str = ""
+    logs: str | None = None  # code: what the visible run printed
+    ran: bool = False  # code: the file was run (the visible run), not only read
 
 
 def check_submission(storage: Storage, challenge: Challenge, *, stream: BinaryIO, filename: str,
-                     max_bytes: int) -> CheckResult:
-    """Check a file as a submission to ``challenge``; raises InvalidSubmission saying what to fix."""
+                     max_bytes: int, queue=None) -> CheckResult:  # noqa: ANN001
+    """Check a file as a submission to ``challenge``; raises InvalidSubmission saying what to fix.
+
+    ``queue``: the checks queue (``runner.queue.checks_queue``), for code challenges."""
     filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
     if not filename:
         raise ServiceError("Choose a file to check.", field="file")
@@ -50,7 +62,7 @@ def check_submission(storage: Storage, challenge: Challenge, *, stream: BinaryIO
     if not data:
         raise InvalidSubmission("The file is empty.", field="file")
     if challenge.kind == SubmissionKind.CODE:
-        return _check_code(challenge, data, filename)
+        return _check_code(storage, challenge, data, filename, queue)
     return _check_predictions(storage, challenge, data, filename)
 
 
@@ -83,24 +95,34 @@ def _check_predictions(storage: Storage, challenge: Challenge, data: bytes, file
                        message=message)
 
 
-def _check_code(challenge: Challenge, data: bytes, filename: str) -> CheckResult:
+def _check_code(storage: Storage, challenge: Challenge, data: bytes, filename: str, queue) -> CheckResult:  # noqa: ANN001
+    """The visible run of a real submission, on a worker (runner.checks), with a short time limit."""
     entrypoint = entrypoint_of(challenge.rules)
     if not filename.lower().endswith((".py", ".zip")):
         raise InvalidSubmission(f"This is a code challenge: submit a {entrypoint} file or a .zip with {entrypoint}.",
                                 field="file")
-    with tempfile.TemporaryDirectory(prefix="heldout-check-") as tmp:
-        upload, code_dir = Path(tmp) / "upload", Path(tmp) / "code"
-        upload.write_bytes(data)
-        code_dir.mkdir()
-        # The runner's own unpacking: the same rules (safe paths, no links, size) and the same messages.
-        problem = unpack_code(upload, filename, code_dir, entrypoint=entrypoint)
-        if problem:
-            raise InvalidSubmission(problem, field="file")
-        try:
-            compile((code_dir / entrypoint).read_bytes(), entrypoint, "exec")
-        except (SyntaxError, ValueError) as exc:
-            line = f" on line {exc.lineno}" if getattr(exc, "lineno", None) else ""
-            raise InvalidSubmission(f"{entrypoint} does not compile{line}: {getattr(exc, 'msg', exc)}",
-                                    field="file") from None
-    return CheckResult(filename, challenge.kind.value, len(data),
-                       message=f"{entrypoint} compiles; it is run, and its output checked, when you submit.")
+    if queue is None:
+        raise Unavailable("Checking code needs a scoring worker, and none is configured here.")
+    check_id = secrets.token_hex(12)
+    key = f"checks/{check_id}/upload" + (".zip" if filename.lower().endswith(".zip") else ".py")
+    storage.save_stream(key, io.BytesIO(data))
+    try:
+        job = enqueue_check(queue, check_id, challenge.id, key, filename)
+        answer = wait_for_check(job, check_limits(challenge.rules).timeout_s + CHECK_WAIT_MARGIN_S)
+    except RedisError:
+        raise Unavailable("The check could not be queued; try again in a minute.") from None
+    finally:
+        storage.delete(key)
+    if answer is None:
+        raise Unavailable("No scoring worker took the check in time: they are busy or stopped. Try again in a "
+                          "few minutes; submitting still works.")
+    logs = answer.get("logs") or ""
+    if answer.get("passed"):
+        details = answer.get("details") or {}
+        return CheckResult(filename, challenge.kind.value, len(data), rows=details.get("rows"),
+                           message=answer.get("message") or "", logs=logs, ran=True)
+    if answer.get("status") != "failed":
+        raise Unavailable("The check broke on our side, not yours; try again in a few minutes.")
+    detail = answer.get("error_detail") or {}
+    raise InvalidSubmission(answer.get("message") or "The visible run failed.", field="file",
+                            details={"column": detail.get("column"), "rows": detail.get("rows") or [], "logs": logs})

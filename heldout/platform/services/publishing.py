@@ -69,6 +69,13 @@ def store_bundle(session: Session, storage: Storage, queue: Queue | None, bundle
     runtime = {f.name: f"{prefix}/runtime/{f.name}" for f in bundle.runtime_files}
     for f in bundle.runtime_files:
         _store(storage, runtime[f.name], f.path)
+    originals = {f.name: f.path for f in bundle.runtime_files}
+    # The visible run's files: the runtime file itself, or its public stand-in (rules.code.example_data).
+    examples = {f.name: runtime[f.name] if f.path == originals[f.name] else f"{prefix}/example/{f.name}"
+                for f in bundle.example_files}
+    for f in bundle.example_files:
+        if examples[f.name] != runtime[f.name]:
+            _store(storage, examples[f.name], f.path)
     _store(storage, solution_key, bundle.solution.path)
     baseline_key = None
     if bundle.baseline is not None:
@@ -77,7 +84,7 @@ def store_bundle(session: Session, storage: Storage, queue: Queue | None, bundle
 
     _copy_metadata(challenge, bundle)
     challenge.solution_key = solution_key
-    challenge.rules = _rules_dict(bundle, runtime, baseline_key)
+    challenge.rules = _rules_dict(bundle, runtime, examples, baseline_key)
     # A check of the previous bundle says nothing about this one.
     challenge.baseline_state, challenge.baseline_report = None, None
     _replace_files(session, challenge, bundle, stored)
@@ -136,10 +143,11 @@ def _copy_metadata(challenge: Challenge, bundle: Bundle) -> None:
     challenge.solution_hash = bundle.solution_hash
 
 
-def _rules_dict(bundle: Bundle, runtime_keys: dict[str, str], baseline_key: str | None = None) -> dict:
+def _rules_dict(bundle: Bundle, runtime_keys: dict[str, str], example_keys: dict[str, str],
+                baseline_key: str | None = None) -> dict:
     rules = bundle.rules
     body = {"leaderboard": asdict(rules.leaderboard), "max_submission_bytes": rules.max_submission_bytes,
-            "runtime_keys": runtime_keys, **rules_of_bundle(bundle)}
+            "runtime_keys": runtime_keys, "example_keys": example_keys, **rules_of_bundle(bundle)}
     if bundle.baseline is not None:
         body["baseline"] = {"script": bundle.baseline.script.name, "key": baseline_key,
                             "score_min": bundle.baseline.score_min, "score_max": bundle.baseline.score_max}

@@ -190,4 +190,4 @@ def team_json(view: TeamView) -> dict:
 
 def check_json(result: CheckResult) -> dict:
     return {"ok": True, "filename": result.filename, "kind": result.kind, "size": result.size,
-            "rows": result.rows, "columns": result.columns, "message": result.message}
+            "rows": result.rows, "columns": result.columns, "message": result.message, "logs": result.logs}

@@ -15,8 +15,12 @@ from heldout.platform.context import db, me, services
 from heldout.platform.services import catalog, checks, leaderboards, submissions
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.views.serialize import submission_json
+from heldout.runner.queue import checks_queue
 
 bp = Blueprint("submissions", __name__)
+
+# The file check runs code in a sandbox: it counts against the upload rate limit (see heldout.platform.ratelimit).
+RATE_LIMITED_ENDPOINTS = ["submissions.check"]
 
 # A runaway print loop can write megabytes; the page shows the end, where the error usually is.
 LOG_CHARS_SHOWN = 20_000
@@ -63,20 +67,23 @@ def submit(slug: str):  # noqa: ANN201
 @bp.post("/c/<slug>/check")
 @login_required
 def check(slug: str):  # noqa: ANN201
-    """The dry run: read the file as the scorer would, say what is wrong; no score, no quota used."""
+    """The dry run: read the file as the scorer would (code: its visible run), say what is wrong; no score,
+    no quota used."""
     challenge = _challenge_or_404(slug)
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
             raise ServiceError("Choose a file to check.", field="file")
         result = checks.check_submission(services().storage, challenge, stream=upload.stream,
-                                         filename=upload.filename, max_bytes=_upload_limit(challenge))
+                                         filename=upload.filename, max_bytes=_upload_limit(challenge),
+                                         queue=checks_queue(services().redis))
     except ServiceError as exc:
         if _wants_json():
             return jsonify(exc.to_dict()), exc.status
         return render_template("submissions/check.html", challenge=challenge, error=exc), exc.status
     if _wants_json():
-        return jsonify({"ok": True, "message": result.message, "rows": result.rows, "columns": result.columns})
+        return jsonify({"ok": True, "message": result.message, "rows": result.rows, "columns": result.columns,
+                        "logs": result.logs})
     return render_template("submissions/check.html", challenge=challenge, result=result)
 
 

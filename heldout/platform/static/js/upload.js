@@ -7,6 +7,14 @@
   const progress = document.getElementById("upload-progress");
   const status = document.getElementById("upload-status");
   const buttons = form.querySelectorAll("button[type=submit]");
+  // Code challenges: the check runs the code, and what it printed is shown under the form.
+  const checkLogs = document.getElementById("check-logs");
+
+  function showLogs(text) {
+    if (!checkLogs) return;
+    checkLogs.hidden = typeof text !== "string";
+    checkLogs.querySelector("pre").textContent = text || "(it printed nothing)";
+  }
 
   function say(text, isError) {
     status.textContent = text;
@@ -37,7 +45,8 @@
     });
     xhr.upload.addEventListener("load", function () {
       progress.value = 100;
-      say(checking ? "Checking your file…" : "Uploaded; creating the submission…", false);
+      say(checking ? (checkLogs ? "Running your code on the public example data (at most 30 s)…" : "Checking your file…")
+                   : "Uploaded; creating the submission…", false);
     });
     xhr.addEventListener("load", function () {
       busy(false);
@@ -46,6 +55,7 @@
       try { body = JSON.parse(xhr.responseText); } catch (_) { body = null; }
       if (xhr.status === 413) return say("The file is larger than the server accepts.", true);
       if (!body) return say("The server answered unexpectedly (HTTP " + xhr.status + "). Reload the page and try again.", true);
+      if (checking) showLogs(body.logs !== undefined ? body.logs : (body.details || {}).logs);
       // The message already names the column and rows where there are any.
       if (xhr.status >= 400) return say(body.message, true);
       if (checking) return say("✓ " + body.message + " Nothing was scored and your quota is unchanged.", false);
@@ -57,6 +67,7 @@
       say("The upload did not reach the server. Check your connection and try again.", true);
     });
     busy(true);
+    showLogs(undefined);
     progress.value = 0;
     progress.hidden = false;
     xhr.send(new FormData(form));
