@@ -354,10 +354,9 @@ def first_observations(rows: list[dict], usage: str, params: dict) -> list[str]:
     return [json.dumps(env.reset(int(r["seed"]))) for r in rows if r["Usage"] == usage]
 
 
-@pytest.mark.docker
-def test_a_policy_shows_its_public_episodes_and_never_a_private_one(docker_sandbox, submitter, cartpole):
+def test_a_policy_shows_its_public_episodes_and_never_a_private_one(bwrap_sandbox, submitter, cartpole):
     rows = few_episodes(cartpole["rows"])
-    outcome = run_reinforcement(docker_sandbox, submitter.storage, submitter.task(PRINTER, rows=rows))
+    outcome = run_reinforcement(bwrap_sandbox, submitter.storage, submitter.task(PRINTER, rows=rows))
     assert outcome.status == SubmissionStatus.SCORED, (outcome.error, outcome.internal_error)
     params = cartpole["rules"]["environment"]["params"]
     assert all(f"OBS {obs}" in outcome.logs for obs in first_observations(rows, "Public", params))
