@@ -1,4 +1,4 @@
-"""Upgrading to 0006 drops the logs code submissions kept from their hidden run; predictions keep theirs."""
+"""Upgrading to 0007 drops the logs code submissions kept from their hidden run; predictions keep theirs."""
 
 from sqlalchemy import text
 
@@ -7,7 +7,7 @@ from tests.core.test_migration_host_submissions import NOW, _rows, empty_databas
 
 
 def test_code_submissions_lose_the_logs_of_their_hidden_run(empty_database):  # noqa: F811
-    upgrade(empty_database, "0005")
+    upgrade(empty_database, "0006")
     with empty_database.begin() as c:
         c.execute(text("INSERT INTO users (id, username, password_hash, is_admin, is_organizer, created_at) "
                        "VALUES (1, 'ada', 'x', false, false, :now)"), {"now": NOW})
