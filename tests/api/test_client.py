@@ -9,6 +9,7 @@ import io
 import json
 import os
 import stat
+import threading
 
 import pytest
 from sqlalchemy import select

@@ -22,7 +22,6 @@ from heldout.runner.context import RunnerContext, configure
 from heldout.runner.queue import checks_queue
 from tests.bundles import COPY_SAMPLE_PREDICT, write_code_bundle
 from tests.platform.conftest import csrf_token
-from tests.runner.conftest import bwrap_sandbox  # noqa: F401 - a fixture
 
 CARTPOLE = Path(__file__).resolve().parents[2] / "challenges" / "cartpole-balance"
 GOOD_POLICY = (CARTPOLE / "policy.py").read_text()
@@ -42,7 +41,7 @@ def challenges(svc, tmp_path):
 
 
 @pytest.fixture
-def check(app, svc, fake_redis, bwrap_sandbox, challenges, ada):  # noqa: F811
+def check(app, svc, fake_redis, bwrap_sandbox, challenges, ada):
     """POST a file to a check route and work the checks queue until it is answered; returns the response."""
     context = RunnerContext.from_settings(svc.settings, redis=fake_redis)
     context.sandbox = bwrap_sandbox

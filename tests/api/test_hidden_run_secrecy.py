@@ -16,7 +16,6 @@ from heldout.runner.context import RunnerContext, configure
 from heldout.runner.jobs import score_submission
 from tests.bundles import LEAKING_PREDICT, assert_no_hidden_row, write_code_bundle
 from tests.platform.conftest import csrf_token
-from tests.runner.conftest import bwrap_sandbox  # noqa: F401 - a fixture
 
 SLUG = "tiny-code"
 KAGGLE = "/api/v1/competitions.CompetitionApiService"
@@ -36,7 +35,7 @@ def code_bundle(svc, tmp_path):
 
 
 @pytest.fixture
-def scored_by_a_worker(svc, fake_redis, bwrap_sandbox):  # noqa: F811
+def scored_by_a_worker(svc, fake_redis, bwrap_sandbox):
     """Run the scoring job for a submission id, as a worker with a bubblewrap sandbox would."""
     context = RunnerContext.from_settings(svc.settings, redis=fake_redis)
     context.sandbox = bwrap_sandbox
