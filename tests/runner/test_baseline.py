@@ -72,6 +72,13 @@ def test_without_run_baseline_nothing_is_run(validate, tmp_path, capsys):
     assert capsys.readouterr().out == f"{bundle}: ok\n"
 
 
+def test_run_baseline_on_a_bundle_that_declares_none_is_a_problem(validate, tmp_path):
+    bundle = write_tiny_bundle(tmp_path / "tiny")
+    status, out = validate(bundle)
+    assert status == 1
+    assert "challenge.yaml:baseline: --run-baseline: the bundle declares no baseline (script and score range)" in out
+
+
 def test_a_code_bundles_baseline_runs_as_its_entry_point_would(bwrap_sandbox, tmp_path):
     root = with_baseline(write_code_bundle(tmp_path / "code"), COPY_SAMPLE_PREDICT, name="predict.py",
                          score_min=0, score_max=0.05)
