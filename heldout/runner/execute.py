@@ -173,10 +173,10 @@ def hidden_code_run(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  #
     scored.peak_memory_bytes = result.peak_memory_bytes
     scored.exit_code = result.exit_code
     if scored.status == SubmissionStatus.FAILED:
-        expected = [task.scoring_spec.get("id_column"), *(task.scoring_spec.get("target_columns") or [])]
-        text, detail = hidden_rejection(scored.error_detail or {}, expected)
-        scored.error = "The submission.csv your code wrote in the hidden run was rejected: " + text
-        scored.error_detail = detail
+        if scored.error_detail is not None:  # the checker's verdict, which may quote the file
+            expected = [task.scoring_spec.get("id_column"), *(task.scoring_spec.get("target_columns") or [])]
+            scored.error, scored.error_detail = hidden_rejection(scored.error_detail, expected)
+        scored.error = "The submission.csv your code wrote in the hidden run was rejected: " + (scored.error or "")
     return scored
 
 

@@ -112,6 +112,16 @@ def test_a_rejected_hidden_output_is_described_without_quoting_it(staged, bwrap_
     assert_no_hidden_row(staged[5], outcome.error, outcome.error_detail, outcome.logs)
 
 
+def test_a_limit_hit_in_the_hidden_run_is_named_in_our_words_only(staged, bwrap_sandbox):
+    stalls_on_hidden_data = ("import sys, time\nlines = open('/data/test.csv').read().splitlines()\n"
+                             "if len(lines) > 6:\n    print(lines[1], file=sys.stderr)\n    time.sleep(60)\n"
+                             + COPY_SAMPLE_PREDICT)
+    outcome = run(staged, bwrap_sandbox, stalls_on_hidden_data)
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error == "Your code was stopped in the hidden run: time limit of 3 s exceeded."
+    assert_no_hidden_row(staged[5], outcome.error, outcome.error_detail, outcome.logs)
+
+
 def test_a_crash_in_the_visible_run_shows_its_traceback_and_skips_the_hidden_run(staged, bwrap_sandbox):
     outcome = run(staged, bwrap_sandbox, "import csv\nprint('starting')\nraise KeyError('no such column')\n")
     assert outcome.status == SubmissionStatus.FAILED
