@@ -13,7 +13,7 @@ from pathlib import Path
 
 from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config
 from heldout.client.http import HeldoutClient
-from heldout.client.output import Column, describe_standing, print_record, print_rows, score, when
+from heldout.client.output import Column, describe_standing, host, print_record, print_rows, score, when
 
 FINISHED = ("scored", "failed", "error")
 
@@ -23,7 +23,7 @@ CHALLENGE_COLUMNS = [Column("slug", "slug"), Column("title", "title"), Column("m
 SUBMISSION_COLUMNS = [Column("id", "id"), Column("created_at", "submitted", when), Column("filename", "file"),
                       Column("status", "status"), Column("public_score", "public", score),
                       Column("private_score", "private", score), Column("selected_final", "final"),
-                      Column("message", "message"), Column("error", "error")]
+                      Column("host", "host", host), Column("message", "message"), Column("error", "error")]
 LEADERBOARD_COLUMNS = [Column("rank", "rank"), Column("team", "team"), Column("score", "score", score),
                        Column("entries", "entries"), Column("last_entry_at", "last entry", when)]
 CHALLENGE_FIELDS = [Column("slug", "slug"), Column("title", "title"), Column("summary", "summary"),
@@ -34,6 +34,7 @@ CHALLENGE_FIELDS = [Column("slug", "slug"), Column("title", "title"), Column("su
                     Column("submission_columns", "columns", ", ".join), Column("my_team", "your team")]
 FILE_COLUMNS = [Column("name", "file"), Column("size", "bytes"), Column("sha256", "sha256")]
 SUBMISSION_FIELDS = [Column("id", "id"), Column("challenge", "challenge"), Column("status", "status"),
+                     Column("host", "host submission (never ranked)", host),
                      Column("public_score", "public score", score), Column("private_score", "private score", score),
                      Column("error", "error"), Column("queue_position", "queue position"),
                      Column("run_s", "run seconds"), Column("url", "url")]

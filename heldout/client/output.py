@@ -36,6 +36,11 @@ def score(value: object) -> str:
     return f"{value:.5f}" if isinstance(value, (int, float)) else str(value)
 
 
+def host(value: object) -> str:
+    # Only a host's own submissions say so; everyone else's column stays empty.
+    return "host" if value is True else ""
+
+
 def when(value: object) -> str:
     # ISO timestamps to "2026-01-01 12:00"; they are UTC.
     return str(value).replace("T", " ")[:16]

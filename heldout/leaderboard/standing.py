@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.hosts import ranked_submissions
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.public import team_rank, teams_ahead
 from heldout.leaderboard.ranking import Entry
@@ -47,15 +48,19 @@ def change_against(score: float, previous: float | None, greater_is_better: bool
 
 
 def standing(session: Session, submission: Submission) -> Standing | None:
-    """The submission's place on the public board; None unless it is scored with a public score."""
-    if submission.status != SubmissionStatus.SCORED or submission.public_score is None:
+    """The submission's place on the public board; None unless it is scored with a public score.
+
+    A host submission has none: it is never ranked (``hosts``), not even as "would be".
+    """
+    if submission.status != SubmissionStatus.SCORED or submission.public_score is None or submission.host:
         return None
     challenge = submission.challenge
     mode = BoardMode.of(challenge)
     history = [Entry(sid, score, at) for sid, score, at in session.execute(
         select(Submission.id, Submission.public_score, Submission.created_at)
         .where(Submission.challenge_id == challenge.id, Submission.team_id == submission.team_id,
-               Submission.status == SubmissionStatus.SCORED, Submission.public_score.is_not(None))
+               Submission.status == SubmissionStatus.SCORED, Submission.public_score.is_not(None),
+               ranked_submissions())
         .order_by(Submission.created_at, Submission.id))]
     position = next((i for i, e in enumerate(history) if e.submission_id == submission.id), None)
     if position is None:

@@ -139,6 +139,22 @@ def test_submit_queues_the_file_and_submissions_lists_it(heldout, svc, tiny, tmp
     assert [(r["filename"], r["status"], r["message"]) for r in rows] == [("preds.csv", "queued", "from the cli")]
 
 
+def test_a_hosts_submissions_say_host(heldout, svc, tiny, tmp_path):
+    from heldout.models import User
+
+    with svc.sessions() as s:
+        s.scalar(select(User).where(User.username == "ada")).is_admin = True
+        s.commit()
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    heldout("submit", SLUG, str(preds))
+    _, listed, _ = heldout("submissions", SLUG, "--csv")
+    assert [r["host"] for r in csv.DictReader(io.StringIO(listed))] == ["True"]
+    _, table, _ = heldout("submissions", SLUG)
+    header, _rule, row = table.splitlines()
+    assert "host" in header.split() and "host" in row.split()
+
+
 def test_submit_wait_gives_up_after_its_timeout(heldout, tiny, tmp_path):
     preds = tmp_path / "preds.csv"
     preds.write_bytes(perfect_predictions(tiny))

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from heldout.leaderboard.best import refresh_team_best
+from heldout.leaderboard.standing import standing
 from heldout.models import Challenge, Submission, SubmissionStatus, TeamMembership
 from heldout.platform.services import challenge_pages, charts, finals, leaderboards, profile, submissions, teams
 from heldout.platform.services.errors import Forbidden, ServiceError
@@ -57,13 +58,16 @@ def test_an_organizer_submitting_the_solution_leaves_the_best_learner_at_rank_1(
     challenge = open_challenge(session, created_by_id=organizer.id)
     solution = score(session, submit(session, storage, challenge, organizer), 0.0)
     score(session, submit(session, storage, challenge, ada), 0.30)
-    score(session, submit(session, storage, challenge, grace), 0.20)
+    best = score(session, submit(session, storage, challenge, grace), 0.20)
 
     assert solution.host is True and solution.status == SubmissionStatus.SCORED and solution.public_score == 0.0
     assert public_board(session, challenge) == ([(1, grace.username, 0.20), (2, ada.username, 0.30)], 2)
     assert challenge_pages.team_counts(session, [challenge.id]) == {challenge.id: 2}
     assert [(e.rank, e.teams_ranked) for e in profile.entries(session, grace)] == [(1, 2)]
     assert [(e.rank, e.best_score) for e in profile.entries(session, organizer)] == [(None, None)]
+    # The submission page's "where you stand": the learner is first of two; the host's has no place at all.
+    assert (standing(session, best).rank, standing(session, best).teams) == (1, 2)
+    assert standing(session, solution) is None
 
 
 def test_a_group_lead_submitting_on_their_groups_challenge_is_on_no_board(session, storage):
@@ -134,7 +138,8 @@ def test_a_host_cannot_create_join_or_invite_to_a_team(session, storage):
         teams.accept_invite(session, organizer, team.invite_code, now=NOW)
     with pytest.raises(Forbidden, match="You host this challenge"):
         teams.rotate_team_invite(session, challenge, organizer, now=NOW)
-    assert teams.team_view(session, challenge, organizer, now=NOW).host is True
+    host_view = teams.team_view(session, challenge, organizer, now=NOW)
+    assert host_view.host is True and host_view.invite_code is None  # the host's team of one gets no link
     assert teams.team_view(session, challenge, ada, now=NOW).host is False
 
 

@@ -149,7 +149,9 @@ def team_view(session: Session, challenge: Challenge, user: User, *, now: dateti
     members = _members(session, team.id) if team is not None else []
     leader = leader_id(session, team) if team is not None else None
     is_open = teams_open(challenge, now)
-    may_grow = is_open and challenge.max_team_size > len(members)
+    host = is_host(session, challenge, user)
+    # A host's team of one never grows (see _check_not_host): it gets no invite link.
+    may_grow = is_open and challenge.max_team_size > len(members) and not host
     if team is not None and may_grow and not team.invite_code:
         # A team of one made by a first submission has no link yet: it gets one the first time it looks.
         team.invite_code = _new_code()
@@ -162,7 +164,7 @@ def team_view(session: Session, challenge: Challenge, user: User, *, now: dateti
         max_team_size=challenge.max_team_size, merge_deadline=merge_deadline(challenge), teams_open=is_open,
         can_leave=team is not None and is_open and not _has_submissions(session, team.id),
         daily_limit=challenge.daily_limit, remaining_today=remaining_today(session, challenge, user, now),
-        finals=finals_view(session, challenge, team, now=now), host=is_host(session, challenge, user))
+        finals=finals_view(session, challenge, team, now=now), host=host)
 
 
 def create_or_rename_team(session: Session, challenge: Challenge, user: User, name: str, *,
