@@ -1,10 +1,10 @@
-# Two commands matter: `make run` (the demo) and `make test` (the whole suite).
+# Two commands matter: `make run` (the demo) and `make test` (the whole suite); `make lint` keeps the code in shape.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test venv sandbox-image bench clean
+.PHONY: run test lint venv sandbox-image bench clean
 
 $(STAMP): pyproject.toml
 	@sh tools/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -23,6 +23,13 @@ run: $(STAMP)
 test: $(STAMP)
 	HELDOUT_TEST_STRICT=$(HELDOUT_TEST_STRICT) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Style and likely bugs (ruff), types of the scoring, ranking and runner code (mypy), and the import layering
+# with no cycles (tools/check_imports.py). Their settings are in pyproject.toml. CI runs it before the tests.
+lint: $(STAMP)
+	$(BIN)/ruff check heldout tests tools bench
+	$(BIN)/mypy
+	$(BIN)/python tools/check_imports.py
+
 sandbox-image: $(STAMP)
 	$(BIN)/python -m heldout.runner.sandbox.image build
 
@@ -32,4 +39,4 @@ bench: $(STAMP)
 	 echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache test-output
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache test-output

@@ -142,7 +142,7 @@ def predictions(bundle: Path, count: int) -> list[str]:
     good = perfect_predictions(bundle).decode().splitlines()
     rng = random.Random(7)
     out = []
-    for k in range(count):
+    for _ in range(count):
         scale = 0.05 + 0.5 * rng.random()
         rows = [good[0]] + [f"{line.split(',')[0]},{float(line.split(',')[1]) + rng.gauss(0, scale):.6f}"
                             for line in good[1:]]

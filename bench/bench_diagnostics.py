@@ -50,7 +50,7 @@ def main() -> None:
     print(f"{args.rows:,} rows, {int(public.sum()):,} public, {args.runs} runs")
     print(f"{'kind':56} {'p50 ms':>8} {'max ms':>8} {'JSON bytes':>11}")
     for name, (inputs, kind, task) in cases(args.rows, rng).items():
-        times = timed(lambda: public_diagnostics(inputs, kind, task, public), args.runs, warmup=1)
+        times = timed(lambda: public_diagnostics(inputs, kind, task, public), args.runs, warmup=1)  # noqa: B023
         size = len(json.dumps(public_diagnostics(inputs, kind, task, public)))
         print(f"{name:56} {pct(times, 0.5):8.0f} {max(times):8.0f} {size:11,}")
 

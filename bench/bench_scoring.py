@@ -105,7 +105,9 @@ def bootstrap_figures(n: int, resamples: int) -> list[tuple[str, float, int]]:
     rows = []
     for label, y_true, y_pred, params in cases:
         metric = get_metric(label.split(" ")[0])
-        ci, seconds = timed(lambda: bootstrap_ci(metric, y_true, y_pred, params=params, resamples=resamples, seed=0))
+        # timed() calls the lambda before the loop moves on, so it sees this round's values.
+        ci, seconds = timed(lambda: bootstrap_ci(metric, y_true, y_pred, params=params,  # noqa: B023
+                                                 resamples=resamples, seed=0))  # noqa: B023
         rows.append((label, seconds, ci.resamples))
     return rows
 
@@ -140,7 +142,7 @@ def main(argv=None) -> int:
             figures = in_process(submission, solution, metric, args.resamples)
             print(f"  {metric}: " + ", ".join(f"{k} {v:.3f} s" if isinstance(v, float) else f"{k} {v:,}"
                                               for k, v in figures.items()))
-        print(f"\n2. python -m heldout.challenges score, same files")
+        print("\n2. python -m heldout.challenges score, same files")
         for metric in ("log_loss", "roc_auc"):
             cli = through_cli(submission, solution, metric, folder)
             timings = ", ".join(f"{k} {v:.3f}" for k, v in cli["timings"].items())

@@ -107,7 +107,8 @@ class Bench:
 
     def start_workers(self, n: int, pool: int) -> list[subprocess.Popen]:
         env = dict(self.env, HELDOUT_SANDBOX_POOL_SIZE=str(pool))
-        procs = [subprocess.Popen([sys.executable, "-m", "heldout.cli", "worker", "--name", f"bench-{i}-{uuid.uuid4().hex[:4]}"],
+        procs = [subprocess.Popen([sys.executable, "-m", "heldout.cli", "worker", "--name",
+                                   f"bench-{i}-{uuid.uuid4().hex[:4]}"],
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
                  for i in range(n)]
         time.sleep(3 + pool)  # let pools fill
@@ -158,7 +159,8 @@ def main() -> None:
     args = parser.parse_args()
     bench = Bench(args.rows)
     print(f"{args.submissions} submissions of {args.rows:,} rows; latency = submit → scored, seconds")
-    header = f"{'kind':<12}{'workers':>8}{'pool':>6}{'idle p50':>10}{'p50':>8}{'p95':>8}{'max':>8}{'per s':>8}{'wait p50':>10}{'run p50':>9}"
+    header = (f"{'kind':<12}{'workers':>8}{'pool':>6}{'idle p50':>10}{'p50':>8}{'p95':>8}{'max':>8}{'per s':>8}"
+              f"{'wait p50':>10}{'run p50':>9}")
     print(header)
     print("-" * len(header))
     try:

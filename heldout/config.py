@@ -97,7 +97,8 @@ class Settings:
         worker_heartbeat = _parse_int(env, "HELDOUT_WORKER_HEARTBEAT_S", 10)
         log_format = (env.get("HELDOUT_LOG_FORMAT") or ("json" if production else "text")).strip().lower()
         if log_format not in LOG_FORMATS:
-            raise ConfigError(f"HELDOUT_LOG_FORMAT={env['HELDOUT_LOG_FORMAT']!r} is not one of {', '.join(LOG_FORMATS)}")
+            raise ConfigError(f"HELDOUT_LOG_FORMAT={env['HELDOUT_LOG_FORMAT']!r} is not one of "
+                              f"{', '.join(LOG_FORMATS)}")
         return cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -165,4 +166,5 @@ def _persisted_secret(data_dir: Path) -> str:
     except FileExistsError:
         return path.read_text().strip()
     except OSError as exc:
-        raise ConfigError(f"cannot keep the secret key in {path}: {exc.strerror}; set HELDOUT_SECRET_KEY or HELDOUT_DATA_DIR") from None
+        raise ConfigError(f"cannot keep the secret key in {path}: {exc.strerror}; "
+                          "set HELDOUT_SECRET_KEY or HELDOUT_DATA_DIR") from None

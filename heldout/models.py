@@ -40,14 +40,14 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value, dialect):  # noqa: ANN001, ANN201
         if value is not None:
             if value.tzinfo is None:
                 raise ValueError("naive datetime stored; use timezone-aware UTC datetimes")
             value = value.astimezone(timezone.utc)
         return value
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value, dialect):  # noqa: ANN001, ANN201
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=timezone.utc)
         return value

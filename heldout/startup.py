@@ -19,7 +19,8 @@ def check_database(engine: Engine, *, require_schema: bool = True) -> None:
             connection.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - every driver raises its own kind
         first = str(getattr(exc, "orig", exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StartupError(f"cannot reach the database at {url}: {first} — start it or fix HELDOUT_DATABASE_URL") from None
+        raise StartupError(f"cannot reach the database at {url}: {first} — "
+                           "start it or fix HELDOUT_DATABASE_URL") from None
     if require_schema:
         from heldout.migrate import pending
 

@@ -67,6 +67,7 @@ def _run(args) -> dict:
     if args.command == "check":
         return {"ok": True, "rows": len(submission), "timings": timings}
     started = time.perf_counter()
+    assert solution is not None  # argparse requires --solution for score
     result = score_submission(submission, solution, spec)
     timings["score_s"] = round(time.perf_counter() - started, 6)
     return {"ok": True, **result.to_dict(), "timings": timings}

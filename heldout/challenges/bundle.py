@@ -270,6 +270,7 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
 
     task, data, rules_doc = doc["task"], doc["data"], doc["rules"]
     spec = sem.spec
+    assert spec is not None  # the checks above found no error, so the spec was made
     solution_frame = sem.frames["solution"]
 
     if tempdir is None:

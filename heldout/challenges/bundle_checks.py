@@ -249,7 +249,7 @@ def _tables(c: Checked, doc: dict) -> None:
     id_column, id_dtype = task["id_column"], task["id_dtype"]
     if id_column is None or id_dtype is None:
         return
-    usage_column = ScoringSpec.__dataclass_fields__["usage_column"].default
+    usage_column: str = ScoringSpec.__dataclass_fields__["usage_column"].default  # type: ignore[assignment]
     is_rl = task["type"] == "reinforcement"
     targets = task["target_columns"] or []
     truth_columns = task["solution_columns"] or targets

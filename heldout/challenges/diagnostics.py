@@ -89,7 +89,8 @@ def confusion_matrix(true_codes: np.ndarray, predicted_codes: np.ndarray, labels
     return {"labels": [str(label) for label in labels], "matrix": counts.tolist()}
 
 
-def _binary_confusion(is_positive: np.ndarray, probability: np.ndarray, labels: list, positive: int | None) -> dict | None:
+def _binary_confusion(is_positive: np.ndarray, probability: np.ndarray, labels: list,
+                      positive: int | None) -> dict | None:
     if positive is None or len(labels) != 2:
         return None
     negative = 1 - positive
@@ -115,7 +116,7 @@ def calibration_curve(occurred: np.ndarray, predicted: np.ndarray, *, event: str
     counts = np.bincount(bins, minlength=CALIBRATION_BINS)
     sums = np.bincount(bins, weights=predicted, minlength=CALIBRATION_BINS)
     hits = np.bincount(bins, weights=occurred.astype(float), minlength=CALIBRATION_BINS)
-    points = []
+    points: list[dict] = []
     start = 0
     for b in range(CALIBRATION_BINS):
         # A sparse bin joins its neighbours: a bin of one row would tell that row's label.

@@ -40,7 +40,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, cast
 
 from .environments import make_environment
 from .errors import SubmissionError
@@ -155,7 +155,8 @@ class _ChildProcess(_Conversation):
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
                                      cwd=cwd, env=env, bufsize=0)
-        super().__init__(self.proc.stdout.fileno(), self.proc.stdin.fileno())
+        # Made with stdin and stdout pipes: neither is None.
+        super().__init__(self.proc.stdout.fileno(), self.proc.stdin.fileno())  # type: ignore[union-attr]
 
     def postscript(self) -> str:
         self.stderr.seek(0, os.SEEK_END)
@@ -170,7 +171,7 @@ class _ChildProcess(_Conversation):
     def close(self, graceful: bool) -> None:
         """End the process: let a policy that played to the end exit by itself; kill a failed one."""
         try:
-            self.proc.stdin.close()
+            self.proc.stdin.close()  # type: ignore[union-attr]
         except OSError:
             pass
         try:
@@ -178,7 +179,7 @@ class _ChildProcess(_Conversation):
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        self.proc.stdout.close()
+        self.proc.stdout.close()  # type: ignore[union-attr]
         self.stderr.close()
 
 
@@ -188,7 +189,7 @@ def _action(message: dict, actions: Sequence, where: str, policy: _Conversation)
     if isinstance(action, bool) or action not in actions:
         raise policy.fail(f"policy answered action {action!r} {where}; valid actions: "
                           f"{', '.join(map(str, actions))}")
-    return action
+    return cast(int, action)
 
 
 def _play(policy: _Conversation, env, seeds: Sequence[int], step_timeout_s: float,

@@ -37,6 +37,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
+from types import ModuleType
 
 CONNECT_TIMEOUT_S = 60.0
 
@@ -51,16 +52,16 @@ def _plain(value):
     return value
 
 
-def load_policy(path: str):
-    path = Path(path).resolve()
-    sys.path.insert(0, str(path.parent))  # so the policy can import its own helper modules
-    spec = importlib.util.spec_from_file_location("policy", path)
+def load_policy(path: str) -> ModuleType:
+    where = Path(path).resolve()
+    sys.path.insert(0, str(where.parent))  # so the policy can import its own helper modules
+    spec = importlib.util.spec_from_file_location("policy", where)
     if spec is None or spec.loader is None:
-        raise SystemExit(f"policy_host: cannot load {path}")
+        raise SystemExit(f"policy_host: cannot load {where}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if not callable(getattr(module, "act", None)):
-        raise SystemExit(f"policy_host: {path.name} must define act(observation)")
+        raise SystemExit(f"policy_host: {where.name} must define act(observation)")
     return module
 
 
@@ -105,7 +106,7 @@ def _watch(input_fd: int, output_fd: int, lines: queue.Queue) -> None:
             events = poller.poll()
         except InterruptedError:
             continue
-        for fd, event in events:
+        for fd, _event in events:
             if fd == output_fd:
                 _exit_now()
             try:
@@ -161,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.input is not None:
         # Connect before loading the policy, so that nothing the policy does can delay it.
         input_fd, output_fd = _open_fifos(args.input, args.output, args.connect_timeout)
-        sys.stdout.reconfigure(line_buffering=True)  # its prints reach the logs even if it is killed
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # its prints reach the logs even if it is killed
     else:
         # Keep the real stdout for the protocol and point fd 1 (print, C extensions) at stderr.
         input_fd, output_fd = 0, os.dup(1)

@@ -121,7 +121,8 @@ class MetricInputs:
     positive: int | None = None  # code of the positive class, for binary probabilities
 
 
-def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution, submission: Submission):
+def metric_inputs(metric: Metric, spec: ScoringSpec, solution: Solution,
+                  submission: Submission) -> tuple:
     """``(y_true, y_pred, params)`` for ``metric.func``, in the solution's row order."""
     prepared = prepare_inputs(metric, spec, solution, submission)
     return prepared.y_true, prepared.y_pred, prepared.params
@@ -197,7 +198,7 @@ def _sorted_labels(*columns) -> list:
     numbers = as_numbers(distinct)
     if numbers is None:
         return distinct
-    by_value = {}
+    by_value: dict = {}
     for text, value in sorted(zip(distinct, numbers), key=lambda pair: pair[1]):
         by_value.setdefault(value, text)
     return list(by_value.values())
@@ -217,5 +218,5 @@ def _positive_code(table: LabelTable, pos_label) -> int | None:
 
 
 def _factorize(texts: np.ndarray) -> np.ndarray:
-    codes = {}
+    codes: dict = {}
     return np.fromiter((codes.setdefault(t, len(codes)) for t in texts), dtype=np.int64, count=len(texts))

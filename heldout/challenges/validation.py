@@ -23,6 +23,7 @@ import io
 import os
 from dataclasses import dataclass
 from itertools import repeat
+from typing import cast
 
 import numpy as np
 
@@ -112,7 +113,8 @@ def _read_bytes(source, max_bytes: int) -> bytes:
 def _read_limited(stream, max_bytes: int) -> bytes:
     # Counting while streaming stops an oversized (or endless) upload after
     # max_bytes instead of holding all of it in memory first.
-    parts, total = [], 0
+    parts: list[bytes] = []
+    total = 0
     while True:
         chunk = stream.read(_READ_CHUNK)
         if not chunk:
@@ -310,6 +312,7 @@ def _floats(cells, column: str, lines: np.ndarray) -> np.ndarray:
                 pass
         if values is None:
             _raise_not_numbers(texts, column, lines)
+    assert values is not None  # _raise_not_numbers raised
     bad = np.flatnonzero(~np.isfinite(values))
     if len(bad):
         raise SubmissionError(f"{len(bad)} value(s) in column '{column}' are NaN or infinite "
@@ -380,8 +383,8 @@ class LabelTable:
 
     def __init__(self, labels: list):
         self.labels = list(labels)
-        self._by_text = {}
-        self._by_number = {}
+        self._by_text: dict[str, int] = {}
+        self._by_number: dict[float, int] = {}
         for code, label in enumerate(self.labels):
             self._by_text.setdefault(str(label).strip(), code)
             number = _as_number(label)
@@ -402,7 +405,7 @@ class LabelTable:
 def as_numbers(texts: list[str]) -> list[float] | None:
     """The numbers the texts spell, or ``None`` if any is not a number."""
     numbers = [_as_number(text) for text in texts]
-    return None if None in numbers else numbers
+    return None if None in numbers else cast("list[float]", numbers)
 
 
 def _as_number(value) -> float | None:

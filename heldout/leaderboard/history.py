@@ -41,7 +41,7 @@ def snapshot_if_new_day(session: Session, challenge_id: int, today: date, last_d
         claimed = session.execute(
             update(RankSnapshotDay).where(RankSnapshotDay.challenge_id == challenge_id, RankSnapshotDay.day < today)
             .values(day=today).execution_options(synchronize_session=False)
-        ).rowcount == 1
+        ).rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
     if not claimed:
         return False
     session.execute(delete(RankSnapshot).where(RankSnapshot.challenge_id == challenge_id)

@@ -47,10 +47,20 @@ class BoardMode:
                    digits=rules.get("digits"), step=rules.get("step"))
 
     @property
+    def _digits(self) -> int:
+        assert self.digits is not None  # __post_init__ requires it of a rounded board
+        return self.digits
+
+    @property
+    def _step(self) -> float:
+        assert self.step is not None  # __post_init__ requires it of a ladder board
+        return self.step
+
+    @property
     def precision(self) -> int:
         """Decimals to print a board score with."""
         if self.name == "rounded":
-            return int(self.digits)
+            return int(self._digits)
         if self.name == "ladder":
             # A ladder score is a multiple of the step: print as many decimals as the step has.
             exponent = Decimal(str(self.step)).normalize().as_tuple().exponent
@@ -92,10 +102,10 @@ class BoardMode:
         ``entries`` are the team's scored submissions in the order they were made.
         """
         if self.name == "rounded":
-            return best_entry((Entry(e.submission_id, to_digits(e.score, self.digits), e.submitted_at)
+            return best_entry((Entry(e.submission_id, to_digits(e.score, self._digits), e.submitted_at)
                                for e in entries), self.greater_is_better)
         if self.name == "ladder":
-            return ladder(entries, self.step, self.greater_is_better)
+            return ladder(entries, self._step, self.greater_is_better)
         return best_entry(entries, self.greater_is_better)
 
     def released(self, entries: Sequence[Entry]) -> dict[int, float]:
@@ -107,12 +117,12 @@ class BoardMode:
         ``entries`` are the team's scored submissions in the order they were made.
         """
         if self.name == "rounded":
-            return {e.submission_id: to_digits(e.score, self.digits) for e in entries if math.isfinite(e.score)}
+            return {e.submission_id: to_digits(e.score, self._digits) for e in entries if math.isfinite(e.score)}
         if self.name == "ladder":
             released: dict[int, float] = {}
             shown: Entry | None = None
             for entry in entries:
-                shown = ladder_step(shown, entry, self.step, self.greater_is_better)
+                shown = ladder_step(shown, entry, self._step, self.greater_is_better)
                 if shown is not None and math.isfinite(entry.score):
                     released[entry.submission_id] = shown.score
             return released
@@ -123,9 +133,9 @@ class BoardMode:
         if score is None or not math.isfinite(score):
             return score
         if self.name == "rounded":
-            return to_digits(score, self.digits)
+            return to_digits(score, self._digits)
         if self.name == "ladder":
-            return to_step(score, self.step)
+            return to_step(score, self._step)
         return score
 
 

@@ -88,7 +88,7 @@ def recompute(session: Session, challenge: Challenge, *, now: datetime | None = 
                     .execution_options(synchronize_session=False))
     if rows:
         # Core executemany (batched multi-row VALUES): the ORM's bulk path is several times slower here.
-        session.connection().execute(insert(PrivateStanding.__table__), rows)
+        session.connection().execute(insert(PrivateStanding.__table__), rows)  # type: ignore[arg-type]
     session.execute(update(PrivateBoardState).where(PrivateBoardState.challenge_id == challenge.id)
                     .values(computed_generation=generation, challenge_version=challenge.version,
                             computed_at=now or utcnow())

@@ -10,8 +10,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from heldout.leaderboard.history import utc_day
@@ -56,16 +57,17 @@ def group_teams(challenge_id, group_id) -> Select:  # noqa: ANN001 - ints or bou
 @functools.cache
 def _board_query(grouped: bool, limited: bool) -> Select:
     """The board query, built once per shape with bound parameters (building one costs about what running it does)."""
-    best, challenge_id = TeamBestScore, bindparam("challenge_id")
+    best = TeamBestScore
+    challenge_id: BindParameter[Any] = bindparam("challenge_id")
     if not grouped:
         # The page's keys first, by an index-only scan of ix_best_rank however deep the offset; then the
         # rows, names and yesterday's ranks for those keys only.
-        keys = (select(best.team_id, best.rank_key, best.submitted_at, best.submission_id)
-                .where(best.challenge_id == challenge_id).order_by(*board_order()).offset(bindparam("offset")))
-        keys = (keys.limit(bindparam("limit")) if limited else keys).subquery()
+        page_keys = (select(best.team_id, best.rank_key, best.submitted_at, best.submission_id)
+                     .where(best.challenge_id == challenge_id).order_by(*board_order()).offset(bindparam("offset")))
+        keys = (page_keys.limit(bindparam("limit")) if limited else page_keys).subquery()
         rows = select(best).join(keys, (best.challenge_id == challenge_id) & (best.team_id == keys.c.team_id)) \
             .subquery()
-        order = (rows.c.rank_key, rows.c.submitted_at, rows.c.submission_id)
+        order: tuple = (rows.c.rank_key, rows.c.submitted_at, rows.c.submission_id)
     else:
         # Overall ranks need the whole board, so number it first and filter afterwards.
         rows = select(best, func.row_number().over(order_by=board_order()).label("overall_rank")) \

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Table
+from collections.abc import Callable
+from typing import Any, cast
+
+from sqlalchemy import FromClause, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -36,14 +39,14 @@ def public_submission_order(greater_is_better: bool) -> tuple:
     return (score, Submission.created_at.asc(), Submission.id.asc())
 
 
-_INSERTS = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
+_INSERTS: dict[str, Callable[..., Any]] = {"postgresql": postgresql_insert, "sqlite": sqlite_insert}
 
 
 def _dialect_insert(session: Session):  # noqa: ANN202
     return _INSERTS[session.get_bind().dialect.name]
 
 
-def upsert(session: Session, table: Table, values: dict) -> None:
+def upsert(session: Session, table: FromClause, values: dict) -> None:
     """INSERT, or UPDATE the row with the same primary key: one statement instead of a read and a write.
 
     ``values`` names every column to write; the statement is built once per database and table.
@@ -52,20 +55,20 @@ def upsert(session: Session, table: Table, values: dict) -> None:
 
 
 @functools.cache
-def _upsert_statement(dialect: str, table: Table, columns: tuple[str, ...]):  # noqa: ANN202
-    keys = {c.name for c in table.primary_key.columns}
+def _upsert_statement(dialect: str, table: FromClause, columns: tuple[str, ...]):  # noqa: ANN202
+    keys = {c.name for c in cast(Table, table).primary_key.columns}
     statement = _INSERTS[dialect](table)
     return statement.on_conflict_do_update(
         index_elements=sorted(keys), set_={name: statement.excluded[name] for name in columns if name not in keys})
 
 
-def insert_if_absent(session: Session, table: Table, values: dict) -> bool:
+def insert_if_absent(session: Session, table: FromClause, values: dict) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; True when this call inserted the row.
 
     Under concurrency the loser waits for the winner's transaction and then inserts nothing,
     instead of failing the whole transaction with an IntegrityError.
     """
     # RETURNING rather than rowcount, which psycopg reports as -1 for this statement.
-    key = next(iter(table.primary_key.columns))
+    key = next(iter(cast(Table, table).primary_key.columns))
     statement = _dialect_insert(session)(table).values(**values).on_conflict_do_nothing().returning(key)
     return session.execute(statement).first() is not None

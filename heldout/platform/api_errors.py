@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
@@ -30,7 +30,7 @@ _STATUS_BY_CODE = {"too_large": 413, "not_scored": 409}
 
 
 def error_response(status: int, code: str, message: str, *, field: str | None = None, details=None,  # noqa: ANN001
-                   headers: dict | None = None):  # noqa: ANN201
+                   headers: dict | None = None) -> tuple[Response, int, dict]:
     """The native API's error body."""
     body = {"code": code, "message": message}
     if field:
@@ -40,7 +40,8 @@ def error_response(status: int, code: str, message: str, *, field: str | None = 
     return jsonify(body), status, headers or {}
 
 
-def kaggle_error(status: int, message: str, reason: str, field: str | None = None, headers=None):  # noqa: ANN001, ANN201
+def kaggle_error(status: int, message: str, reason: str, field: str | None = None,
+                 headers: dict | None = None) -> tuple[Response, int, dict]:
     """Kaggle's error body: the status as ``code``, Heldout's code as ``reason``."""
     body = {"code": status, "message": message, "reason": reason}
     if field:

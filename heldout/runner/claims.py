@@ -33,9 +33,10 @@ def claim_submission(session: Session, submission_id: int, *, now: datetime | No
                 queue_wait_s=max(0.0, (now - queued_at).total_seconds()))
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         return None
     challenge = session.get(Challenge, submission.challenge_id)
+    assert challenge is not None  # the foreign key keeps it
     data_keys, visible_keys = run_data_keys(session, challenge)
     task = ScoringTask(
         submission_id=submission.id, run_token=token, kind=submission.kind.value,
@@ -89,7 +90,7 @@ def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
 
 
 def renew_lease(session: Session, task: ScoringTask, *, now: datetime | None = None) -> bool:
@@ -101,7 +102,7 @@ def renew_lease(session: Session, task: ScoringTask, *, now: datetime | None = N
         .values(heartbeat_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -123,6 +124,6 @@ def requeue(session: Session, submission_id: int, *, now: datetime | None = None
                 started_at=None, heartbeat_at=None, attempts=Submission.attempts + 1)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         return None
     return session.scalar(select(Submission.attempts).where(Submission.id == submission_id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +23,8 @@ class RunnerContext:
     settings: Settings
     sessions: sessionmaker[Session]
     storage: Storage
-    redis: object | None = None
+    # A Redis client (or a fakeredis one, with the embedded queue); None where no job is enqueued.
+    redis: Any = None
     # The RQ worker's name, set by run_worker: the scoring job updates that worker's row (heldout.runner.registry).
     worker_name: str | None = None
     _sandbox: object | None = field(default=None, repr=False)
@@ -44,15 +46,15 @@ class RunnerContext:
                                         pool_size=self.settings.sandbox_pool_size)
         return self._sandbox
 
+    @sandbox.setter
+    def sandbox(self, value) -> None:  # noqa: ANN001
+        self._sandbox = value
+
     def close(self) -> None:
         """Stop what the sandbox keeps running (a prestarted pool's idle containers)."""
         close = getattr(self._sandbox, "close", None)
         if close is not None:
             close()
-
-    @sandbox.setter
-    def sandbox(self, value) -> None:  # noqa: ANN001
-        self._sandbox = value
 
 
 _lock = threading.Lock()

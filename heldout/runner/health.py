@@ -12,8 +12,9 @@ def describe_sandbox(kind: str, *, image: str | None = None) -> dict:
     except SandboxUnavailable as exc:
         return {"ok": False, "backend": kind, "error": str(exc)}
     info = {"ok": True, "backend": sandbox.name}
-    if getattr(sandbox, "image", None):
-        info["image"] = sandbox.image
+    image = getattr(sandbox, "image", None)
+    if image:
+        info["image"] = image
     if sandbox.name != "docker":
         info["note"] = "no Docker engine reachable: scoring runs under bubblewrap, with fewer limits"
     return info

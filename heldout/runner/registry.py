@@ -76,10 +76,10 @@ def register(session: Session, identity: WorkerIdentity, *, now: datetime | None
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
+        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     else:  # not a database Heldout supports; an UPDATE, else an INSERT, is good enough there
         if session.execute(update(Worker).where(Worker.name == identity.name).values(**values)
-                           .execution_options(synchronize_session=False)).rowcount == 0:
+                           .execution_options(synchronize_session=False)).rowcount == 0:  # type: ignore[attr-defined]
             session.add(Worker(name=identity.name, **values))
             session.flush()
         return
@@ -95,7 +95,7 @@ def heartbeat(session: Session, identity: WorkerIdentity, *, now: datetime | Non
         .values(last_heartbeat_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
 
 
 def mark_stopped(session: Session, identity: WorkerIdentity, *, now: datetime | None = None) -> None:

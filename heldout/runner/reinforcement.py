@@ -44,6 +44,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from heldout.models import SubmissionStatus
 from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data, unpack_code
@@ -190,8 +191,8 @@ def judge(policy: RunResult, evaluator: RunResult, payload: dict | None, policy_
 
     Nothing the policy wrote is kept: its logs are dropped, and a protocol error that quotes what it sent
     is reduced to where it happened (runner.visible.hidden_rejection)."""
-    details = dict(peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
-                   run_s=max(policy.duration_s or 0.0, evaluator.duration_s or 0.0))
+    details: dict[str, Any] = dict(peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
+                                   run_s=max(policy.duration_s or 0.0, evaluator.duration_s or 0.0))
     evaluated = evaluator.exit_code == 0 and evaluator.limit_hit is None and bool(payload and payload.get("ok"))
     if evaluated:
         # Every episode was played: how the policy's sandbox ended afterwards cannot matter.

@@ -16,60 +16,14 @@ per-process cache for ``DatabaseStorage``. Neither caller knows which backend it
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING
+
+from heldout.storage.base import CHUNK, FileChanged, Storage, TooLarge, check_key
+from heldout.storage.database import DatabaseStorage
+from heldout.storage.local import LocalStorage
 
 if TYPE_CHECKING:
     from heldout.config import Settings
-
-_KEY = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
-CHUNK = 1024 * 1024
-
-
-class TooLarge(Exception):
-    """An upload went past its size limit while it was being streamed."""
-
-    def __init__(self, limit: int):
-        super().__init__(f"the file is larger than the limit of {limit:,} bytes")
-        self.limit = limit
-
-
-class FileChanged(OSError):
-    """A file was replaced or deleted while it was being read: the reader saw no half file, only this."""
-
-
-class Storage(Protocol):
-    def save_stream(self, key: str, stream: BinaryIO, *, max_bytes: int | None = None) -> tuple[int, str]:
-        """Store a stream under ``key`` atomically, replacing what was there; returns (size, sha256).
-
-        Raises ``TooLarge`` as soon as more than ``max_bytes`` arrived, storing nothing."""
-        ...
-
-    def save_file(self, key: str, source: Path) -> tuple[int, str]: ...
-
-    def open(self, key: str) -> BinaryIO:
-        """A seekable binary stream of the file; FileNotFoundError when there is none."""
-        ...
-
-    def local_file(self, key: str) -> Path:
-        """A path on this machine holding the file's current content, for mounting into a sandbox.
-
-        Treat it as read-only (mode 0644) and use it soon: a cached copy may later be evicted.
-        FileNotFoundError when there is no such file."""
-        ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def delete(self, key: str) -> None:
-        """Delete the file ``key``, or every file below ``key/``; nothing there is fine."""
-        ...
-
-
-def check_key(key: str) -> str:
-    if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/"):
-        raise ValueError(f"invalid storage key {key!r}")
-    return key
 
 
 def make_storage(settings: "Settings") -> Storage:
@@ -84,10 +38,6 @@ def make_storage(settings: "Settings") -> Storage:
         return DatabaseStorage(make_engine(settings.database_url), cache_dir=settings.data_dir / "cache")
     return LocalStorage(settings.storage_dir)
 
-
-# The backends import the names above, so they come last.
-from heldout.storage.database import DatabaseStorage  # noqa: E402
-from heldout.storage.local import LocalStorage  # noqa: E402
 
 __all__ = ["CHUNK", "DatabaseStorage", "FileChanged", "LocalStorage", "Storage", "TooLarge", "check_key",
            "make_storage"]

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from heldout.models import StoredFile, StoredFileChunk, utcnow
-from heldout.storage import CHUNK, FileChanged, TooLarge, check_key
+from heldout.storage.base import CHUNK, FileChanged, TooLarge, check_key
 
 _files = StoredFile.__table__
 _chunks = StoredFileChunk.__table__

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from heldout.storage import CHUNK, TooLarge, check_key
+from heldout.storage.base import CHUNK, TooLarge, check_key
 
 
 class LocalStorage:

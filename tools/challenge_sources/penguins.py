@@ -22,7 +22,7 @@ def penguin_frame() -> pd.DataFrame:
     return frame
 
 
-def split(frame: pd.DataFrame):
+def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     train_rows, test_rows = stratified_split(frame["species"], 0.35, seed=2008)
     return frame.iloc[train_rows], frame.iloc[test_rows]
 

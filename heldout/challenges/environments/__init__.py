@@ -13,7 +13,7 @@ from .cartpole import CartPole
 ENVIRONMENTS = {"cartpole": CartPole}
 
 
-def make_environment(name: str, params: dict | None = None):
+def make_environment(name: str, params: dict | None = None) -> CartPole:
     """A fresh environment by registry name, configured with ``params``."""
     try:
         cls = ENVIRONMENTS[name]

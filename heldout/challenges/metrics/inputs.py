@@ -6,6 +6,7 @@ Kept free of anything newer than NumPy 1.24: this runs in the sandbox image.
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -16,7 +17,7 @@ _DENSE_LABEL_SPAN = 1 << 20
 
 
 @contextmanager
-def paused_gc():
+def paused_gc() -> Iterator[None]:
     """Pause the cyclic garbage collector while building millions of small objects.
 
     Parsed cells and lists form no cycles, yet each automatic collection
@@ -55,7 +56,7 @@ def as_floats(x, name: str, *, ndim: tuple[int, ...] = (1,), finite: bool = True
     return arr
 
 
-def finite_result(value, **inputs: np.ndarray):
+def finite_result(value, **inputs: np.ndarray):  # noqa: ANN001, ANN201 - a float or an array, as given
     """``value``, unless it is NaN or infinite because one of ``inputs`` is (then ``ValueError``).
 
     Checking the inputs only when the result is not finite saves a pass over

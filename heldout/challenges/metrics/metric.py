@@ -147,7 +147,7 @@ class Metric:
 
 # -- building blocks for resamplers -------------------------------------------------
 
-def mean_resampler(row_stats: list[np.ndarray], finalize: Callable[..., np.ndarray]):
+def mean_resampler(row_stats: list[np.ndarray], finalize: Callable[..., np.ndarray]) -> RowScores | CellCounts:
     """Resampler of a metric that is a function of per-row means.
 
     ``row_stats`` are arrays of shape (n,) or (n, outputs); for a resample the
@@ -173,7 +173,7 @@ def mean_resampler(row_stats: list[np.ndarray], finalize: Callable[..., np.ndarr
     return RowScores(score, cost=sum(stat.size for stat in row_stats) / len(row_stats[0]))
 
 
-def loop_resampler(func: Callable, y_true, y_pred, params: dict):
+def loop_resampler(func: Callable, y_true, y_pred, params: dict) -> Callable[[np.ndarray], np.ndarray]:  # noqa: ANN001
     """Score resamples one by one (for metrics with no batched form)."""
 
     def score(idx: np.ndarray) -> np.ndarray:

@@ -230,10 +230,10 @@ def _ranking_resampler(from_counts):
                 counts = np.bincount(keys.ravel(), minlength=len(idx) * width).reshape(len(idx), width)
                 values.append(from_counts(counts, n_groups))
                 weights.append(counts[:, n_groups:].sum(axis=1))
-            values, weights = np.array(values), np.array(weights)
+            by_class, class_weights = np.array(values), np.array(weights)
             if average == "weighted":
-                return (values * weights).sum(axis=0) / weights.sum(axis=0)
-            return values.mean(axis=0)
+                return (by_class * class_weights).sum(axis=0) / class_weights.sum(axis=0)
+            return by_class.mean(axis=0)
 
         return RowScores(score, cost=3.0 * len(per_class))
 

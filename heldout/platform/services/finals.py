@@ -74,7 +74,8 @@ def selection_closed(challenge: Challenge, now: datetime) -> bool:
     return challenge.ends_at is not None and now >= challenge.ends_at
 
 
-def finals_view(session: Session, challenge: Challenge, team: Team | None, *, now: datetime | None = None) -> FinalsView:
+def finals_view(session: Session, challenge: Challenge, team: Team | None, *,
+                now: datetime | None = None) -> FinalsView:
     """The team's scored submissions with what is selected and what will count."""
     now = now or utcnow()
     closed = selection_closed(challenge, now)

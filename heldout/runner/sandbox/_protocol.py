@@ -53,7 +53,8 @@ def validate_request(request: RunRequest) -> None:
         target = str(m.target)
         if not target.startswith("/") or posixpath.normpath(target) != target or ":" in target:
             raise ValueError(f"mount target must be a normalised absolute path: {target!r}")
-        if target in RESERVED_TARGETS or any(target.startswith(r + "/") for r in ("/proc", "/dev", "/sys", "/output", "/tmp")):
+        if target in RESERVED_TARGETS or any(target.startswith(r + "/")
+                                             for r in ("/proc", "/dev", "/sys", "/output", "/tmp")):
             raise ValueError(f"mount target {target!r} is reserved by the sandbox")
         if target in seen:
             raise ValueError(f"mount target {target!r} used twice")
@@ -125,7 +126,7 @@ class StreamParser:
         self.trailer: dict | None = None
         self.files_bytes = 0
         self.files: list[str] = []
-        self._cur = None  # (fileobj, remaining)
+        self._cur: tuple | None = None  # (fileobj, remaining)
         self.output_truncated = False
         self.done = False
 
@@ -200,7 +201,7 @@ class StreamParser:
         self._cur = None
 
     @staticmethod
-    def _json(raw: bytes) -> dict:
+    def _json(raw: bytes | bytearray) -> dict:
         try:
             data = json.loads(bytes(raw))
         except ValueError as exc:

@@ -22,7 +22,6 @@ gone away: everything is killed and the supervisor exits.
 """
 
 import base64
-import errno
 import json
 import os
 import select
@@ -39,7 +38,7 @@ def _nondumpable():
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-    except Exception:  # pragma: no cover - best effort, reported in the header
+    except Exception:  # noqa: BLE001  # pragma: no cover - best effort, reported in the header
         return False
     return True
 
@@ -131,7 +130,7 @@ def _spawn(req, out_w, err_w, errpipe_w):
         os.closerange(errpipe_w + 1, 65536)
         os.chdir(req.get("cwd") or "/tmp")
         os.execvpe(req["argv"][0], req["argv"], req.get("env") or {})
-    except BaseException as exc:  # report exec failures to the parent
+    except BaseException as exc:  # noqa: BLE001 - report exec failures to the parent
         try:
             msg = "%s: %s" % (type(exc).__name__, exc)
             code = 127 if isinstance(exc, FileNotFoundError) else 126
@@ -384,11 +383,11 @@ if __name__ == "__main__":
         code = main()
     except BrokenPipeError:
         code = 5
-    except Exception as exc:  # the host reads stderr for this
+    except Exception as exc:  # noqa: BLE001 - the host reads stderr for this
         sys.stderr.write("supervisor error: %s: %s\n" % (type(exc).__name__, exc))
         code = 6
     try:
         sys.stdout.flush()
-    except Exception:
+    except Exception:  # noqa: BLE001
         pass
     os._exit(code)

@@ -49,7 +49,8 @@ SANDBOX_UID = 65534
 GRACE_S = 5.0
 DIAG_CAP = 64 << 10
 
-_PASSWD = "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nsandbox:x:65534:65534:sandbox:/tmp:/usr/sbin/nologin\n"
+# The sandbox's /etc/passwd (no password in it: "x" sends the system to /etc/shadow, which is absent).
+_PASSWD = "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nsandbox:x:65534:65534:sandbox:/tmp:/usr/sbin/nologin\n"  # noqa: S105, E501
 _GROUP = "root:x:0:\nsandbox:x:65534:\n"
 _HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
 
@@ -89,6 +90,7 @@ class BubblewrapSandbox:
     # -- command line -------------------------------------------------------
     def _argv(self, request: RunRequest, data_fds: list[int]) -> list[str]:
         lim = request.limits
+        assert self.bwrap is not None  # check() refuses to run without it
         a = [self.bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
              "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL",
              "--die-with-parent", "--new-session", "--as-pid-1", "--hostname", "sandbox",
@@ -178,7 +180,7 @@ class BubblewrapSandbox:
                     host_timeout = True
                     break
                 for key, _ in sel.select(remaining):
-                    data = os.read(key.fileobj.fileno(), 1 << 16)
+                    data = os.read(key.fd, 1 << 16)
                     if not data:
                         sel.unregister(key.fileobj)
                         open_streams -= 1
@@ -200,9 +202,10 @@ class BubblewrapSandbox:
                 os.killpg(proc.pid, signal.SIGKILL)  # bwrap's --die-with-parent takes the sandbox along
             except ProcessLookupError:
                 pass
-            for f in (proc.stdin, proc.stdout, proc.stderr):
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 try:
-                    f.close()
+                    if pipe is not None:
+                        pipe.close()
                 except OSError:
                     pass
             proc.wait()

@@ -128,7 +128,7 @@ class DockerSandbox:
         return self._image
 
     @property
-    def client(self):
+    def client(self):  # noqa: ANN201 - a docker.DockerClient, imported on first use
         with self._lock:
             if self._client is None:
                 try:
@@ -140,7 +140,7 @@ class DockerSandbox:
             return self._client
 
     @property
-    def api(self):
+    def api(self):  # noqa: ANN201 - a docker.APIClient
         return self.client.api
 
     def check(self) -> None:
@@ -380,7 +380,7 @@ def cleanup_leftovers(max_age_s: float = 0.0, *, running_max_age_s: float = 4 * 
         try:
             import docker
 
-            client = docker.from_env(timeout=30)
+            client = docker.from_env(timeout=30)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001
             raise _fix_daemon(exc) from None
     try:

@@ -130,7 +130,8 @@ def build_base(log: Callable[[str], None] = print, client=None) -> str:
         return tag
     script = sandbox_docker_dir() / "build-base.sh"
     if shutil.which("debootstrap") is None:
-        raise SandboxUnavailable("debootstrap missing: `apt-get install -y debootstrap` (needed for the offline base image)")
+        raise SandboxUnavailable("debootstrap missing: `apt-get install -y debootstrap` "
+                                 "(needed for the offline base image)")
     log(f"building base image {tag} with {script} (debootstrap, a few minutes)")
     t0 = time.monotonic()
     proc = subprocess.Popen(["sh", str(script), tag, BASE_COMPAT_TAG], stdout=subprocess.PIPE,

@@ -30,6 +30,7 @@ import logging
 import os
 import queue
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -50,7 +51,7 @@ MAX_IDLE_S = 600.0
 @dataclass
 class _Slot:
     cid: str
-    sock: object
+    sock: socket.socket
     holder: object
     root: Path
     dirs: dict[str, Path]
@@ -59,7 +60,7 @@ class _Slot:
 
 def _link_tree(src: Path, dst: Path) -> None:
     """Hard-link (or copy, across filesystems) the regular files and dirs under src into dst."""
-    for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+    for dirpath, _dirnames, filenames in os.walk(src, followlinks=False):
         rel = Path(dirpath).relative_to(src)
         target_dir = dst / rel
         target_dir.mkdir(mode=0o755, exist_ok=True)
