@@ -56,7 +56,8 @@ def standing(session: Session, submission: Submission) -> Standing | None:
         return None
     challenge = submission.challenge
     mode = BoardMode.of(challenge)
-    history = [Entry(sid, score, at) for sid, score, at in session.execute(
+    # Scored submissions with a public score only (the query's is_not(None)).
+    history = [Entry(sid, score, at) for sid, score, at in session.execute(  # type: ignore[arg-type]
         select(Submission.id, Submission.public_score, Submission.created_at)
         .where(Submission.challenge_id == challenge.id, Submission.team_id == submission.team_id,
                Submission.status == SubmissionStatus.SCORED, Submission.public_score.is_not(None),
@@ -74,11 +75,12 @@ def standing(session: Session, submission: Submission) -> Standing | None:
                                                      TeamBestScore.team_id == submission.team_id))
     holds = row is not None and row.submission_id == submission.id
     # As the board orders rows: by score, then the earlier submission, then the lower id.
-    at, sid = (row.submitted_at, row.submission_id) if holds else (submission.created_at, submission.id)
+    at, sid = (row.submitted_at, row.submission_id) if row is not None and holds \
+        else (submission.created_at, submission.id)
     ahead = teams_ahead(session, challenge.id, rank_key(score, bool(challenge.greater_is_better)), at, sid,
                         besides=submission.team_id)
-    teams = session.scalar(select(func.count()).select_from(TeamBestScore).where(
-        TeamBestScore.challenge_id == challenge.id, TeamBestScore.team_id != submission.team_id)) + 1
+    teams = (session.scalar(select(func.count()).select_from(TeamBestScore).where(
+        TeamBestScore.challenge_id == challenge.id, TeamBestScore.team_id != submission.team_id)) or 0) + 1
     change, improved = change_against(score, previous, bool(challenge.greater_is_better))
     return Standing(rank=ahead + 1, holds_row=holds, teams=teams, score=score, previous_best=previous,
                     change=change, improved=improved,

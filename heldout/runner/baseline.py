@@ -8,7 +8,7 @@ and the shipped bundles' tests:
   folder (``heldout.challenges.baseline_host``) and must write ``submission.csv`` there; that file
   is scored by the trusted scorer in a fresh sandbox, as an uploaded submission is;
 * a **code** or **reinforcement-learning** bundle's baseline is run exactly as a submitted
-  entry point would be (:func:`heldout.runner.jobs.run_task`).
+  entry point would be (:func:`heldout.runner.run.run_task`).
 
 The baseline is the organizer's own code, so its output is theirs to read: a baseline that fails
 comes back with its log. A score outside ``baseline.score`` is a problem naming that field, the
@@ -29,6 +29,7 @@ from heldout.challenges.errors import BundleError
 from heldout.models import SubmissionStatus
 from heldout.runner.execute import limit_message, score_predictions
 from heldout.runner.outcome import Outcome, ScoringTask
+from heldout.runner.run import run_task
 from heldout.runner.sandbox.base import Limits, Mount, RunRequest, SandboxUnavailable
 
 # A predictions bundle states no limits of its own for its baseline: these match a code challenge's defaults.
@@ -89,8 +90,6 @@ def check_baseline(sandbox, storage, task: BaselineTask) -> BaselineReport:  # n
     """Run the baseline and judge its scores (an ``error`` report when no sandbox could run it)."""
     try:
         if task.kind == "code" or task.scoring_spec.get("task_type") == "reinforcement":
-            from heldout.runner.jobs import run_task  # the jobs module imports this one
-
             outcome = run_task(sandbox, storage, _as_submission(task))
         else:
             outcome = _run_predictions_baseline(sandbox, storage, task)
@@ -218,7 +217,9 @@ class BundleFiles:
 def task_of_bundle(bundle) -> tuple[BaselineTask, BundleFiles]:  # noqa: ANN001
     """The check of a loaded :class:`~heldout.challenges.bundle.Bundle` that declares a baseline, and its files."""
     paths: dict[str, Path] = {"solution": bundle.solution.path, "baseline": bundle.baseline.script.path}
-    file_keys, data_keys, visible_keys = {}, {}, {}
+    file_keys: dict[str, str] = {}
+    data_keys: dict[str, str] = {}
+    visible_keys: dict[str, str] = {}
     for prefix, files, keys in (("files", bundle.files, file_keys), ("runtime", bundle.runtime_files, data_keys),
                                 ("example", bundle.example_files, visible_keys)):
         for f in files:

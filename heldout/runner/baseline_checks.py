@@ -56,7 +56,7 @@ def record_report(session: Session, challenge_id: int, content_hash: str, report
                Challenge.baseline_state == PENDING)
         .values(baseline_state=report.state, baseline_report=report.to_dict())
         .execution_options(synchronize_session=False))
-    return result.rowcount == 1
+    return result.rowcount == 1  # type: ignore[attr-defined]  # a CursorResult
 
 
 def unrunnable(task: BaselineTask, why: str) -> BaselineReport:

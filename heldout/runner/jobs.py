@@ -16,11 +16,10 @@ from heldout.models import Challenge, Submission, SubmissionStatus
 from heldout.runner import baseline, baseline_checks, registry
 from heldout.runner.claims import claim_submission, record_outcome, requeue
 from heldout.runner.context import current_context
-from heldout.runner.execute import run_code, score_predictions
 from heldout.runner.failures import SANDBOX_UNAVAILABLE, failure_reason
 from heldout.runner.lease import LeaseKeeper
 from heldout.runner.outcome import Outcome
-from heldout.runner.reinforcement import run_reinforcement
+from heldout.runner.run import run_task
 from heldout.runner.sandbox.base import SandboxUnavailable
 
 log = logging.getLogger(__name__)
@@ -98,16 +97,6 @@ def _log_outcome(submission_id: int, outcome: Outcome, elapsed_s: float, queue_w
     log.info("submission %s %s in %.2fs", submission_id, status, elapsed_s, extra=fields)
 
 
-def run_task(sandbox, storage, task) -> Outcome:  # noqa: ANN001
-    """Run one submission as its challenge's kind says (also a bundle's baseline: runner.baseline)."""
-    # Code and policies: the visible run, then the hidden run (see heldout.runner.visible).
-    if task.scoring_spec.get("task_type") == "reinforcement":
-        return run_reinforcement(sandbox, storage, task)
-    if task.kind == "code":
-        return run_code(sandbox, storage, task)
-    return score_predictions(sandbox, storage, task)
-
-
 def check_baseline(challenge_id: int, content_hash: str) -> str:
     """Run the pending baseline check of one bundle of a challenge; returns the state it recorded, or
     ``skipped`` when there was none pending for that bundle, or ``discarded`` when the bundle changed meanwhile."""
@@ -116,7 +105,7 @@ def check_baseline(challenge_id: int, content_hash: str) -> str:
         challenge = session.get(Challenge, challenge_id)
         pending = challenge is not None and challenge.content_hash == content_hash \
             and challenge.baseline_state == baseline_checks.PENDING
-        task = baseline_checks.task_of_challenge(session, challenge) if pending else None
+        task = baseline_checks.task_of_challenge(session, challenge) if challenge is not None and pending else None
     if task is None:
         return "skipped"
     with log_context(challenge_id=challenge_id):

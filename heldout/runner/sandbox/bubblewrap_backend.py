@@ -50,7 +50,7 @@ GRACE_S = 5.0
 DIAG_CAP = 64 << 10
 
 # The sandbox's /etc/passwd (no password in it: "x" sends the system to /etc/shadow, which is absent).
-_PASSWD = "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nsandbox:x:65534:65534:sandbox:/tmp:/usr/sbin/nologin\n"  # noqa: S105, E501
+_PASSWD = "root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nsandbox:x:65534:65534:sandbox:/tmp:/usr/sbin/nologin\n"  # noqa: E501
 _GROUP = "root:x:0:\nsandbox:x:65534:\n"
 _HOSTS = "127.0.0.1 localhost\n::1 localhost\n"
 
