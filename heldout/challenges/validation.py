@@ -656,7 +656,7 @@ def _checked_solution(source, spec: ScoringSpec, metric: Metric, name: str) -> S
     return Solution(ids, _usage(table, spec.usage_column, name), truth, table.lines)
 
 
-def read_test_ids(source, spec: ScoringSpec, name: str = "test.csv"):
+def read_test_ids(source, spec: ScoringSpec, name: str = "test.csv") -> list | np.ndarray:
     """The ids of a test file (the rows a submission for it must have), in file order.
 
     For the visible run of a code submission, whose output must cover the

@@ -75,7 +75,7 @@ def check_code(challenge_id: int, file_key: str, filename: str, check_id: str) -
         log.warning("check %s: no sandbox: %s", check_id, exc)
         visible = VisibleRun.broke(Outcome.platform_error(f"sandbox unavailable: {exc}"))
     log.info("check %s of challenge %s: %s in %.2fs", check_id, challenge_id,
-             "passed" if visible.passed else visible.failure.status.value, time.monotonic() - started)
+             "passed" if visible.failure is None else visible.failure.status.value, time.monotonic() - started)
     return visible.to_dict()
 
 

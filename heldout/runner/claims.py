@@ -60,7 +60,8 @@ def run_data_keys(session: Session, challenge: Challenge) -> tuple[dict[str, str
     downloads = {f.name: f.storage_key
                  for f in session.scalars(select(ChallengeFile).where(ChallengeFile.challenge_id == challenge.id))}
     data_keys = dict(rules.get("runtime_keys") or {}) or downloads
-    visible = dict(rules.get("example_keys") or {}) or {name: downloads[name] for name in data_keys if name in downloads}
+    visible = dict(rules.get("example_keys") or {}) or {name: downloads[name] for name in data_keys
+                                                          if name in downloads}
     return data_keys, visible
 
 

@@ -106,7 +106,7 @@ def _score(value) -> float | None:  # noqa: ANN001
 def run_code(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001
     """A code submission: the visible run, then (if it passed) the hidden run (see runner.visible)."""
     visible = visible_code_run(sandbox, storage, task)
-    if not visible.passed:
+    if visible.failure is not None:  # the visible run did not pass
         return visible.failure
     return with_visible_run(hidden_code_run(sandbox, storage, task), visible)
 

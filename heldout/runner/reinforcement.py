@@ -44,7 +44,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from heldout.models import SubmissionStatus
 from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data, unpack_code
@@ -74,7 +74,7 @@ EVALUATOR_LIMITS = Limits(memory_bytes=1 << 30, cpus=1.0, pids=64)
 def run_reinforcement(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  # noqa: ANN001
     """The visible run over the public episodes, then (if it passed) the hidden run over every episode."""
     visible = visible_policy_run(sandbox, storage, task)
-    if not visible.passed:
+    if visible.failure is not None:  # the visible run did not pass
         return visible.failure
     return with_visible_run(hidden_policy_run(sandbox, storage, task), visible)
 
@@ -93,7 +93,8 @@ def visible_policy_run(sandbox, storage: Storage, task: ScoringTask, *, limits: 
         played = _play(sandbox, storage, task, workdir, public, task.visible_data_keys, policy_limits,
                        "visible", labels)
     if isinstance(played, Outcome):
-        return VisibleRun.failed(played.error) if played.status == SubmissionStatus.FAILED else VisibleRun.broke(played)
+        return VisibleRun.failed(cast(str, played.error)) if played.status == SubmissionStatus.FAILED \
+            else VisibleRun.broke(played)
     policy, evaluator, payload = played
     logs = join_logs(policy)
     if evaluator.exit_code == 0 and evaluator.limit_hit is None and bool(payload and payload.get("ok")):
@@ -108,7 +109,7 @@ def visible_policy_run(sandbox, storage: Storage, task: ScoringTask, *, limits: 
     if where is not None:
         line = last_line(policy)
         return VisibleRun.failed(f"Your policy failed in the visible run: {where}" + (f" ({line})" if line else "")
-                                 + ".", policy, error_detail=payload["error"])
+                                 + ".", policy, error_detail=payload["error"])  # type: ignore[index]  # where is set
     return VisibleRun.broke(_evaluator_broke(evaluator, payload, policy), logs)
 
 
@@ -125,7 +126,8 @@ def hidden_policy_run(sandbox, storage: Storage, task: ScoringTask) -> Outcome: 
 
 
 def _play(sandbox, storage: Storage, task: ScoringTask, workdir: Path, solution: Path, data_keys: dict[str, str],
-          policy_limits: Limits, stage: str, labels: dict | None):  # noqa: ANN001, ANN202
+          policy_limits: Limits, stage: str,
+          labels: dict | None) -> Outcome | tuple[RunResult, RunResult, dict | None]:  # noqa: ANN001
     """(policy run, evaluator run, score.json) of one evaluation over ``solution``'s episodes; or an Outcome
     when the submission or the challenge is unusable."""
     environment = (task.rules or {}).get("environment")
@@ -211,7 +213,7 @@ def judge(policy: RunResult, evaluator: RunResult, payload: dict | None, policy_
 
 def _evaluator_broke(evaluator: RunResult, payload: dict | None, policy: RunResult) -> Outcome:
     """The evaluator (our code) was stopped or failed: a platform error, its stderr for the operators only."""
-    details = dict(peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
+    details: dict[str, Any] = dict(peak_memory_bytes=policy.peak_memory_bytes, exit_code=policy.exit_code,
                    run_s=max(policy.duration_s or 0.0, evaluator.duration_s or 0.0))
     if evaluator.limit_hit:
         return Outcome.platform_error(f"the evaluator was stopped: {evaluator.message or evaluator.limit_hit}; "

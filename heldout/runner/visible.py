@@ -21,6 +21,7 @@ check reports exactly what the first half of a real submission would.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from heldout.runner.outcome import Outcome
 from heldout.runner.sandbox.base import Limits, RunResult, describe_limit
@@ -50,8 +51,8 @@ class VisibleRun:
     def failed(cls, message: str, result: RunResult | None = None, *, logs: str | None = None,
                error_detail: dict | None = None) -> "VisibleRun":
         logs = join_logs(result) if logs is None and result is not None else (logs or "")
-        extra = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes,
-                     exit_code=result.exit_code) if result is not None else {}
+        extra: dict[str, Any] = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes,
+                                     exit_code=result.exit_code) if result is not None else {}
         return cls(message=message, logs=logs, failure=Outcome.failed(message, error_detail=error_detail, logs=logs,
                                                                        **extra), **extra)
 
@@ -98,7 +99,7 @@ def last_line(result: RunResult) -> str:
 
 def hidden_limit(result: RunResult, limits: Limits) -> str:
     """The limit that stopped a hidden run, in our words only (``describe_limit``; never ``result.message``)."""
-    return describe_limit(result.limit_hit, limits)
+    return describe_limit(cast(str, result.limit_hit), limits)  # called when a limit was hit
 
 
 def hidden_rejection(detail: dict, expected_columns: list[str]) -> tuple[str, dict]:
