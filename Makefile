@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint venv sandbox-image bench clean
+.PHONY: run test lint venv sandbox-image bench clean screenshots
 
 $(STAMP): pyproject.toml
 	@sh tools/ensure-venv.sh "$(PYTHON)" "$(VENV)"
@@ -19,8 +19,14 @@ run: $(STAMP)
 	 else echo "make run: no Docker engine answers; submissions will be scored under bubblewrap"; fi
 	$(BIN)/heldout demo
 
+# npm's axe-core, for the browser tests' accessibility checks, in a folder of the tests' own.
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/axe/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/browser/axe --no-audit --no-fund --silent; \
+	 else echo "make: npm not found: the browser tests' accessibility checks need it (apt-get install npm)"; fi
+
 # The whole test suite. CI runs it with HELDOUT_TEST_STRICT=1, which turns every skip into a failure.
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	HELDOUT_TEST_STRICT=$(HELDOUT_TEST_STRICT) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Style and likely bugs (ruff), types of the scoring, ranking and runner code (mypy), and the import layering
@@ -29,6 +35,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check heldout tests tools bench
 	$(BIN)/mypy
 	$(BIN)/python tools/check_imports.py
+
+# The README's two pictures (docs/screenshot-*.png), taken by the browser tests from the shipped challenges.
+screenshots: $(STAMP) $(AXE)
+	HELDOUT_TEST_SCREENSHOTS_TO=docs $(BIN)/python -m pytest tests/browser/test_every_page.py -k readme_screenshots
 
 sandbox-image: $(STAMP)
 	$(BIN)/python -m heldout.runner.sandbox.image build

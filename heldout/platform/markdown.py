@@ -22,7 +22,9 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "title"}, "t
 
 
 def _markdown(text: str) -> str:
-    return md.markdown(text, extensions=["tables", "fenced_code"])
+    html = md.markdown(text, extensions=["tables", "fenced_code"])
+    # A wide table scrolls in its own box on a phone instead of widening the page.
+    return html.replace("<table>", '<div class="table-wrap"><table>').replace("</table>", "</table></div>")
 
 
 def render_markdown(text: str) -> Markup:

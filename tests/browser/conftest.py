@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,6 +29,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 PASSWORD = "correct horse battery"
+# npm's axe-core, installed into a folder of the tests' own (`npm ci --prefix tests/browser/axe`, done by .ci/run
+# and `make test`), served to the pages by the tests themselves.
+AXE_DIR = Path(__file__).resolve().parent / "axe"
+AXE_SCRIPT = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @dataclass
@@ -122,6 +127,15 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    if not AXE_SCRIPT.exists() and shutil.which("npm"):
+        subprocess.run(["npm", "ci", "--prefix", str(AXE_DIR), "--no-audit", "--no-fund"], capture_output=True,
+                       timeout=300, check=False)
+    require(AXE_SCRIPT.exists(), f"axe-core is not installed: run 'npm ci --prefix {AXE_DIR}' (apt-get install npm)")
+    return AXE_SCRIPT
 
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}

@@ -92,6 +92,14 @@ def test_only_a_scored_submission_has_a_standing(session, board):
     assert standing(session, make_submission(session, team, user)) is None
 
 
+def test_a_hosts_submission_stands_nowhere(session, board):
+    challenge = board()
+    team, user = entrant(session, challenge, "hosts")
+    tested = make_scored(session, team, user, 0.99, host=True)
+    refresh_team_best(session, challenge.id, team.id, now=T0)
+    assert standing(session, tested) is None
+
+
 def test_lower_is_better_turns_the_sign_of_an_improvement():
     assert change_against(0.4, 0.5, greater_is_better=False) == (pytest.approx(-0.1), True)
     assert change_against(0.4, None, greater_is_better=False) == (None, None)

@@ -40,7 +40,7 @@ def rounded(app):
 def test_the_overview_states_every_rule_in_one_panel(client, auth, rounded):
     auth.register()
     page = client.get("/c/rules-demo").get_data(as_text=True)
-    panel = re.search(r'<aside id="rules".*?</aside>', page, re.S).group(0)
+    panel = re.search(r'<section id="rules".*?</section>', page, re.S).group(0)
     text = html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", panel)))
     ends = rounded + 10 * DAY
     assert f"until {ends:%Y-%m-%d %H:%M} UTC ({ends:%Y-%m-%d %H:%M} UTC)" in text  # local (by script) and UTC

@@ -19,6 +19,7 @@
         box.dataset.status = fresh.dataset.status;
         if (window.heldoutLocalTime) window.heldoutLocalTime(box);
         if (window.heldoutCharts) window.heldoutCharts(box);
+        if (window.heldoutScrollboxes) window.heldoutScrollboxes(box);
       });
   }
 

@@ -1,0 +1,37 @@
+// Tables and formulas too wide for the screen scroll sideways in their own box (.table-wrap, .math-display).
+// A box that does scroll is made reachable by keyboard and named, so it can be scrolled without a mouse;
+// one that fits stays out of the tab order.
+(function () {
+  "use strict";
+  function label(box) {
+    if (box.classList.contains("math-display")) return "Formula (scrolls sideways)";
+    const caption = box.querySelector("caption");
+    const text = caption ? caption.textContent.trim() : "";
+    return (text || "Table") + " (scrolls sideways)";
+  }
+
+  function mark(root) {
+    (root || document).querySelectorAll(".table-wrap, .math-display").forEach(function (box) {
+      const scrolls = box.scrollWidth > box.clientWidth + 1;
+      if (scrolls && !box.hasAttribute("tabindex")) {
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", label(box));
+      } else if (!scrolls && box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+
+  window.heldoutScrollboxes = mark;
+  mark(document);
+  let pending = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(pending);
+    pending = setTimeout(function () { mark(document); }, 150);
+  });
+  // Tabs show one section at a time: measure a section when it appears.
+  window.addEventListener("hashchange", function () { mark(document); });
+})();
