@@ -14,9 +14,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 # Start the platform with the shipped challenges on the embedded defaults (SQLite, in-process queue).
+# First the sandbox's needs: as root, installs bubblewrap (no Docker engine) or debootstrap (Docker, but the
+# image's base must be built) and builds the sandbox image; as another user, prints the command to run and stops.
 run: $(STAMP)
-	@if docker info >/dev/null 2>&1; then $(BIN)/python -m heldout.runner.sandbox.image build; \
-	 else echo "make run: no Docker engine answers; submissions will be scored under bubblewrap"; fi
+	@$(BIN)/python -m heldout.runner.sandbox.prepare
 	$(BIN)/heldout demo
 
 # npm's axe-core, for the browser tests' accessibility checks, in a folder of the tests' own.

@@ -46,5 +46,6 @@ def check_sandbox(settings: Settings) -> str:
         sandbox = get_sandbox(settings.sandbox, image=settings.sandbox_image)
         sandbox.check()
     except SandboxUnavailable as exc:
-        raise StartupError(f"no sandbox to score submissions in: {exc}") from None
+        reasons = str(exc).removeprefix("no sandbox available: ")
+        raise StartupError(f"no sandbox to score submissions in: {reasons}") from None
     return sandbox.name

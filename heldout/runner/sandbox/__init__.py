@@ -70,7 +70,8 @@ def get_sandbox(kind: str = "auto", *, image: str | None = None, pool_size: int 
         if kind != "auto":
             raise
         errors.append(f"bubblewrap: {exc}")
-        raise SandboxUnavailable("no sandbox available; " + "; ".join(errors)) from None
+        # Each backend's message ends with its own remedy; this joins them, adding none.
+        raise SandboxUnavailable("no sandbox available: " + "; ".join(errors)) from None
     return bw
 
 

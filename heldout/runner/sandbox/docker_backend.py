@@ -148,6 +148,8 @@ class DockerSandbox:
 
         try:
             self.api.ping()
+        except SandboxUnavailable:
+            raise  # already says how to fix it (no client could be made)
         except Exception as exc:  # noqa: BLE001
             raise _fix_daemon(exc) from None
         try:
