@@ -1,6 +1,6 @@
 """The ``heldout`` command: server administration, the worker, the web server and the demo, and beside
 them the client commands (``login``, ``challenges list|show``, ``download``, ``submit``, ``submissions``,
-``leaderboard``, ``check``) that talk to a Heldout server over its API.
+``logs``, ``leaderboard``, ``check``) that talk to a Heldout server over its API.
 
 Admin handlers (``heldout.commands``) take ``(settings, args)``; client handlers
 (``heldout.client.commands``) take ``args`` alone and never read the server's
@@ -38,23 +38,36 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run_client(args: argparse.Namespace) -> int:
+    """Every failure of a client command is one line on stderr that says what to do, and exit status 1."""
     from heldout.client.config import ClientError
 
     try:
         return int(args.handler(args) or 0)
     except ClientError as exc:
         print(f"heldout: {exc}", file=sys.stderr)
-        return 1
+    except OSError as exc:  # a file the command reads or writes
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"heldout: {where}{exc.strerror or exc}; check the path and its permissions", file=sys.stderr)
     except KeyboardInterrupt:
         return 130
+    return 1
 
 
-def _client_command(sub, name: str, handler, help: str, *, output: bool = True) -> argparse.ArgumentParser:  # noqa: ANN001, A002
-    p = sub.add_parser(name, help=help)
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors in one line that points at the command's --help, rather than the usage text and the error."""
+
+    def error(self, message: str):  # noqa: ANN201
+        self.exit(2, f"{self.prog}: {message}; see '{self.prog} --help'\n")
+
+
+def _client_command(sub, name: str, handler, help: str, *, output: bool = True,  # noqa: ANN001, A002
+                    csv: bool = True) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help)
     p.set_defaults(handler=handler, client=True, format="table")
     if output:
         formats = p.add_mutually_exclusive_group()
-        formats.add_argument("--csv", dest="format", action="store_const", const="csv", help="print CSV")
+        if csv:
+            formats.add_argument("--csv", dest="format", action="store_const", const="csv", help="print CSV")
         formats.add_argument("--json", dest="format", action="store_const", const="json", help="print JSON")
     return p
 
@@ -63,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     from heldout import commands
     from heldout.client import commands as client
 
-    parser = argparse.ArgumentParser(prog="heldout", description="Heldout: practice ML competitions, self-hosted.")
+    parser = OneLineParser(prog="heldout", description="Heldout: practice ML competitions, self-hosted.")
     sub = parser.add_subparsers(metavar="COMMAND")
 
     db = sub.add_parser("db", help="database schema").add_subparsers(metavar="ACTION")
@@ -139,22 +152,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--path", default=".", help="the directory to put them in (default: here)")
     p.add_argument("--force", action="store_true", help="download again even when up to date")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p = _client_command(sub, "submit", client.submit, "submit a predictions file (or code) to a challenge")
+    p = _client_command(sub, "submit", client.submit, "submit to a challenge: a predictions CSV, or for a code "
+                        "challenge its entry point ('heldout challenges show SLUG' names it)")
     p.add_argument("slug")
-    p.add_argument("file")
+    p.add_argument("file", help="a predictions CSV (optionally gzipped), or the challenge's entry point: a .py "
+                   "file such as policy.py defining act() for reinforcement learning, or a .zip holding it")
     p.add_argument("-m", "--message", default="", help="a note to yourself")
     p.add_argument("--wait", action="store_true", help="follow the submission until it is scored or fails; "
                    "the exit status is 1 if it fails")
     p.add_argument("--timeout", type=float, default=900, help="seconds --wait waits (default 900)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p = _client_command(sub, "submissions", client.submissions, "your team's submissions to a challenge")
+    p = _client_command(sub, "submissions", client.submissions, "your team's submissions to a challenge, with "
+                        "links to their pages (--json adds the API's address)")
     p.add_argument("slug")
+    p = _client_command(sub, "logs", client.logs, "what a code submission's run wrote that your team may read",
+                        csv=False)
+    p.add_argument("id", type=int, help="the submission's id (see 'heldout submissions SLUG')")
     p = _client_command(sub, "leaderboard", client.leaderboard, "a challenge's leaderboard")
     p.add_argument("slug")
     p.add_argument("--private", action="store_true", help="the private leaderboard (once revealed)")
     p = _client_command(sub, "check", client.check, "dry run: would this file be accepted? (uses no quota)")
     p.add_argument("slug")
-    p.add_argument("file")
+    p.add_argument("file", help="what you would submit: a predictions CSV, or the challenge's entry point (.py "
+                   "or .zip)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 

@@ -457,7 +457,8 @@ def _check_columns(table: _Table, spec: ScoringSpec) -> None:
     seen = set()
     for name in table.header:
         if name in seen:
-            raise SubmissionError(f"column '{name}' appears twice in the header", column=name, rows=[table.header_line])
+            raise SubmissionError(f"column '{name}' appears twice in the header; {_had(table)}", column=name,
+                                  rows=[table.header_line])
         seen.add(name)
     missing = [name for name in expected if name not in seen]
     extra = [name for name in table.header if name not in expected]
@@ -469,14 +470,25 @@ def _check_columns(table: _Table, spec: ScoringSpec) -> None:
         if any(name == "" or name.startswith("Unnamed") for name in extra):
             hint = " (a saved DataFrame index? write the CSV with index=False)"
         raise SubmissionError(f"unexpected column(s) {', '.join(map(repr, extra))}{hint}; "
-                              f"the header must have exactly: {', '.join(expected)}",
+                              f"the header must have exactly: {', '.join(expected)}; {_had(table)}",
                               column=extra[0], rows=[table.header_line])
     if table.n_rows == 0:
         raise SubmissionError("the file has a header but no data rows", quotes_input=False)
 
 
+def _had(table: _Table, shown: int = 20) -> str:
+    """The columns the file had, as the learner wrote them: "the file has: id, Target" (long headers cut)."""
+    names = [repr(name) if name == "" or name != name.strip() else name[:40] + ("…" if len(name) > 40 else "")
+             for name in table.header]
+    if not names:
+        return "the file has no columns"
+    more = f", … ({len(names)} in all)" if len(names) > shown else ""
+    return f"the file has: {', '.join(names[:shown])}{more}"
+
+
 def _missing_message(missing: list[str], extra: list[str], table: _Table, expected: list[str]) -> str:
-    message = f"missing column(s) {', '.join(map(repr, missing))}; the header must have exactly: {', '.join(expected)}"
+    message = (f"missing column(s) {', '.join(map(repr, missing))}; the header must have exactly: "
+               f"{', '.join(expected)}; {_had(table)}")
     by_folded = {name.casefold(): name for name in extra}
     near = [(by_folded[name.casefold()], name) for name in missing if name.casefold() in by_folded]
     if near:

@@ -5,15 +5,17 @@ Results go to stdout (table, CSV or JSON); progress and notes go to stderr.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config
-from heldout.client.http import HeldoutClient
-from heldout.client.output import Column, describe_standing, host, print_record, print_rows, score, when
+from heldout.client.http import ApiError, HeldoutClient
+from heldout.client.output import Column, describe_standing, host, print_json, print_record, print_rows, score, when
 
 FINISHED = ("scored", "failed", "error")
 
@@ -23,7 +25,8 @@ CHALLENGE_COLUMNS = [Column("slug", "slug"), Column("title", "title"), Column("m
 SUBMISSION_COLUMNS = [Column("id", "id"), Column("created_at", "submitted", when), Column("filename", "file"),
                       Column("status", "status"), Column("public_score", "public", score),
                       Column("private_score", "private", score), Column("selected_final", "final"),
-                      Column("host", "host", host), Column("message", "message"), Column("error", "error")]
+                      Column("host", "host", host), Column("message", "message"), Column("error", "error"),
+                      Column("html_url", "page")]
 LEADERBOARD_COLUMNS = [Column("rank", "rank"), Column("team", "team"), Column("score", "score", score),
                        Column("entries", "entries"), Column("last_entry_at", "last entry", when)]
 CHALLENGE_FIELDS = [Column("slug", "slug"), Column("title", "title"), Column("summary", "summary"),
@@ -31,13 +34,14 @@ CHALLENGE_FIELDS = [Column("slug", "slug"), Column("title", "title"), Column("su
                     Column("kind", "kind"), Column("phase", "phase"), Column("starts_at", "opens", when),
                     Column("ends_at", "closes", when), Column("daily_limit", "submissions per day"),
                     Column("remaining_today", "left today"), Column("max_team_size", "team size"),
-                    Column("submission_columns", "columns", ", ".join), Column("my_team", "your team")]
+                    Column("what_to_submit", "submit"), Column("submission_columns", "columns", ", ".join),
+                    Column("my_team", "your team")]
 FILE_COLUMNS = [Column("name", "file"), Column("size", "bytes"), Column("sha256", "sha256")]
 SUBMISSION_FIELDS = [Column("id", "id"), Column("challenge", "challenge"), Column("status", "status"),
                      Column("host", "host submission (never ranked)", host),
                      Column("public_score", "public score", score), Column("private_score", "private score", score),
                      Column("error", "error"), Column("queue_position", "queue position"),
-                     Column("run_s", "run seconds"), Column("url", "url")]
+                     Column("run_s", "run seconds"), Column("html_url", "page")]
 
 
 def _client(args, *, token_required: bool = True) -> HeldoutClient:  # noqa: ANN001
@@ -45,6 +49,25 @@ def _client(args, *, token_required: bool = True) -> HeldoutClient:  # noqa: ANN
     if token_required and not config.token:
         raise ClientError("no API token: run 'heldout login --url URL' or set HELDOUT_TOKEN")
     return HeldoutClient(config.url, config.token, quiet=getattr(args, "quiet", False))
+
+
+def _if_not_found(hint: str) -> Callable:
+    """A handler whose "not found" from the server is followed by where the user finds what exists."""
+    def wrap(handler: Callable[..., int]) -> Callable[..., int]:
+        @functools.wraps(handler)
+        def run(args) -> int:  # noqa: ANN001
+            try:
+                return handler(args)
+            except ApiError as exc:
+                if exc.code == "not_found":
+                    raise ClientError(f"{exc} {hint}") from None
+                raise
+        return run
+    return wrap
+
+
+CHALLENGES_HINT = "See the challenges' slugs with 'heldout challenges list'."
+SUBMISSIONS_HINT = "See your submissions' ids with 'heldout submissions SLUG'."
 
 
 def _note(message: str) -> None:
@@ -73,6 +96,7 @@ def challenges_list(args) -> int:  # noqa: ANN001
     return 0
 
 
+@_if_not_found(CHALLENGES_HINT)
 def challenges_show(args) -> int:  # noqa: ANN001
     challenge = _client(args, token_required=False).get(f"/challenges/{args.slug}")
     print_record(challenge, CHALLENGE_FIELDS, args.format)
@@ -82,6 +106,7 @@ def challenges_show(args) -> int:  # noqa: ANN001
     return 0
 
 
+@_if_not_found(CHALLENGES_HINT)
 def download(args) -> int:  # noqa: ANN001
     client = _client(args, token_required=False)
     challenge = client.get(f"/challenges/{args.slug}")
@@ -95,11 +120,12 @@ def download(args) -> int:  # noqa: ANN001
     return 0
 
 
+@_if_not_found(CHALLENGES_HINT)
 def submit(args) -> int:  # noqa: ANN001
     client = _client(args)
     path = _existing_file(args.file)
     submission = client.upload(f"/challenges/{args.slug}/submissions", path, {"message": args.message or ""}).json()
-    _note(f"submission {submission['id']} queued: {submission['url']}")
+    _note(f"submission {submission['id']} queued: {submission.get('html_url') or submission['url']}")
     if not args.wait:
         print_record(submission, SUBMISSION_FIELDS, args.format)
         return 0
@@ -110,7 +136,9 @@ def submit(args) -> int:  # noqa: ANN001
             print("\n".join(describe_standing(submission["standing"])))
         return 0
     if submission["status"] in FINISHED:
-        _note(f"heldout: submission {submission['id']} {submission['status']}: {submission.get('error') or ''}")
+        error = " ".join(str(submission.get("error") or "no reason given").split())
+        _note(f"heldout: submission {submission['id']} {submission['status']}: {error}; "
+              f"see 'heldout logs {submission['id']}' and {submission.get('html_url') or submission['url']}")
         return 1
     _note(f"heldout: submission {submission['id']} is still {submission['status']} after {args.timeout} seconds; "
           f"follow it with 'heldout submissions {args.slug}'")
@@ -133,12 +161,38 @@ def _follow(client: HeldoutClient, url: str, timeout_s: float) -> dict:
         delay = min(delay * 1.5, 5.0)
 
 
+@_if_not_found(CHALLENGES_HINT)
 def submissions(args) -> int:  # noqa: ANN001
-    rows = list(_client(args).pages(f"/challenges/{args.slug}/submissions", "submissions", per_page=100))
-    print_rows(rows, SUBMISSION_COLUMNS, args.format, empty="no submissions yet")
+    """A table with each submission's web page; ``--json`` gives the API's whole records (with ``url``)."""
+    client = _client(args)
+    rows = list(client.pages(f"/challenges/{args.slug}/submissions", "submissions", per_page=100))
+    if args.format == "json":
+        print_json(rows)
+    else:
+        print_rows(rows, SUBMISSION_COLUMNS, args.format,
+                   empty=f"no submissions yet: submit with 'heldout submit {args.slug} FILE'")
     return 0
 
 
+@_if_not_found(SUBMISSIONS_HINT)
+def logs(args) -> int:  # noqa: ANN001
+    """Print what the submission's code wrote that its team may read, as the submission page shows it."""
+    body = _client(args).get(f"/submissions/{args.id}/logs")
+    if args.format == "json":
+        print_json(body)
+        return 0
+    if body.get("logs"):
+        text = body["logs"]
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    elif body["status"] in ("queued", "running"):
+        _note(f"submission {body['id']} is {body['status']}: its logs appear once it has run "
+              f"(follow it with 'heldout submissions {body['challenge']}')")
+    else:
+        _note(f"submission {body['id']} has no logs: only code submissions write any ({body.get('html_url', '')})")
+    return 0
+
+
+@_if_not_found(CHALLENGES_HINT)
 def leaderboard(args) -> int:  # noqa: ANN001
     client = _client(args, token_required=False)
     rows = list(client.pages(f"/challenges/{args.slug}/leaderboard", "leaderboard",
@@ -147,6 +201,7 @@ def leaderboard(args) -> int:  # noqa: ANN001
     return 0
 
 
+@_if_not_found(CHALLENGES_HINT)
 def check(args) -> int:  # noqa: ANN001
     client = _client(args)
     path = _existing_file(args.file)
@@ -168,5 +223,5 @@ def check(args) -> int:  # noqa: ANN001
 def _existing_file(name: str) -> Path:
     path = Path(name)
     if not path.is_file():
-        raise ClientError(f"{name}: no such file")
+        raise ClientError(f"{name}: no such file; give the path of the file to send")
     return path

@@ -23,17 +23,47 @@ TIMEOUT_S = 60
 CHUNK = 1024 * 1024
 
 
+# What to do, for the errors whose server message does not already say it. The server speaks to every client
+# (the site, curl, the Kaggle CLI); these speak to a user of this command.
+HINTS = {
+    "invalid_token": "Then run 'heldout login --url URL' with the new token (or set HELDOUT_TOKEN).",
+    "missing_token": "Create an API token on your account page, then run 'heldout login --url URL'.",
+}
+LATER = "Try again later; if it keeps happening, tell the site's admins."
+
+
 class ApiError(ClientError):
     def __init__(self, status: int, code: str, message: str, *, field: str | None = None,
                  details: dict | None = None, retry_after: int | None = None):
         self.status, self.code, self.message = status, code, message
         self.field, self.details, self.retry_after = field, details or {}, retry_after
-        text = message
-        if field and field not in message:
+        text = one_line(message)
+        if code == "missing_token":
+            text = "This needs an API token."
+        if field and field not in text and code not in ("invalid_token", "missing_token"):
             text += f" (field: {field})"
-        if retry_after and "Try again" not in message:
-            text += f" Try again in {retry_after} seconds."
+        if retry_after and not any(word in text for word in ("Try again", "resets")):
+            text += f" Try again in {wait_in_words(retry_after)}."
+        if code in HINTS:
+            text += " " + HINTS[code]
+        elif status >= 500:
+            text += " " + LATER
         super().__init__(text)
+
+
+def one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def wait_in_words(seconds: int) -> str:
+    """ "40 seconds", "12 minutes", "19 hours 29 minutes": as the server words its own waits."""
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    hours, minutes = divmod(-(-seconds // 60), 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
 
 
 def _progress(total: int | None, description: str, *, initial: int = 0, quiet: bool = False) -> tqdm:
@@ -69,15 +99,27 @@ class HeldoutClient:
         try:
             response = self.session.request(method, self.url(path), **kwargs)
         except requests.ConnectionError as exc:
-            raise ClientError(f"cannot reach Heldout at {self.base}: {_reason(exc)}") from None
+            raise self._unreachable(exc) from None
         except requests.Timeout:
-            raise ClientError(f"Heldout at {self.base} did not answer within {kwargs['timeout']} seconds") from None
+            raise ClientError(f"Heldout at {self.base} did not answer within {kwargs['timeout']} seconds; "
+                              "try again later") from None
+        except requests.RequestException as exc:
+            raise ClientError(f"the request to {self.base} failed ({_reason(exc)}); try again") from None
         if response.status_code >= 400:
-            raise _api_error(response)
+            raise _api_error(response, self.base)
         return response
 
+    def _unreachable(self, exc: Exception) -> ClientError:
+        return ClientError(f"cannot reach Heldout at {self.base} ({_reason(exc)}): check the address "
+                           "('heldout login --url URL' or HELDOUT_URL) and that the server is running")
+
     def get(self, path: str, **params) -> dict:
-        return self._send("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
+        response = self._send("GET", path, params={k: v for k, v in params.items() if v is not None})
+        try:
+            return response.json()
+        except ValueError:
+            raise ClientError(f"{self.base} answered with something other than JSON: is it a Heldout server? "
+                              "Check the address with 'heldout login --url URL'") from None
 
     def pages(self, path: str, key: str, **params) -> Iterator[dict]:
         """Every item of a paginated list, fetching page after page."""
@@ -119,14 +161,14 @@ class HeldoutClient:
         try:
             response = self.session.get(self.url(url), headers=headers, stream=True, timeout=TIMEOUT_S)
         except requests.ConnectionError as exc:
-            raise ClientError(f"cannot reach Heldout at {self.base}: {_reason(exc)}") from None
+            raise self._unreachable(exc) from None
         with response:
             if response.status_code == 416 and have:
                 # The partial file is no prefix of the server's: start again from nothing.
                 part.unlink(missing_ok=True)
                 return self.download(url, target, size=size, sha256=sha256)
             if response.status_code >= 400:
-                raise _api_error(response)
+                raise _api_error(response, self.base)
             resumed = response.status_code == 206
             self._write(response, part, "ab" if resumed else "wb", have if resumed else 0, size, target.name)
         if sha256 and sha256_of(part) != sha256:
@@ -149,10 +191,10 @@ def _reason(exc: Exception) -> str:
     for marker in ("Connection refused", "Name or service not known", "timed out"):
         if marker in text:
             return marker.lower()
-    return text.splitlines()[0][:200]
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _api_error(response: requests.Response) -> ApiError:
+def _api_error(response: requests.Response, base: str) -> ApiError:
     retry = response.headers.get("Retry-After")
     retry_after = int(retry) if retry and retry.isdigit() else None
     try:
@@ -160,7 +202,9 @@ def _api_error(response: requests.Response) -> ApiError:
     except ValueError:
         body = None
     if not isinstance(body, dict) or "message" not in body:
-        return ApiError(response.status_code, "http_error",
-                        f"the server answered {response.status_code} {response.reason}", retry_after=retry_after)
+        what = f"the server answered {response.status_code} {response.reason}"
+        if response.status_code < 500 and response.status_code != 429:
+            what += f", not as Heldout's API does: check that {base} is a Heldout server ('heldout login --url URL')"
+        return ApiError(response.status_code, "http_error", what, retry_after=retry_after)
     return ApiError(response.status_code, str(body.get("code") or "error"), str(body["message"]),
                     field=body.get("field"), details=body.get("details"), retry_after=retry_after)

@@ -63,6 +63,10 @@ def print_rows(rows: list[dict], columns: list[Column], fmt: str, *, out: TextIO
                            disable_numparse=True) + "\n")
 
 
+def print_json(value: object, *, out: TextIO | None = None) -> None:
+    (out or sys.stdout).write(json.dumps(value, indent=2) + "\n")
+
+
 def print_record(record: dict, fields: list[Column], fmt: str, *, out: TextIO | None = None) -> None:
     """One object: its fields as name/value lines for people, the whole object for JSON."""
     out = out or sys.stdout

@@ -18,7 +18,7 @@ from flask_limiter.errors import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
 from heldout.models import utcnow
-from heldout.platform.ratelimit import retry_after_s
+from heldout.platform.ratelimit import retry_after_s, retry_message
 from heldout.platform.services.errors import ServiceError
 from heldout.platform.services.submissions import utc_day_start
 
@@ -94,7 +94,7 @@ def _native_service_error(exc: ServiceError):  # noqa: ANN202
 
 def _native_rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
     retry = retry_after_s()
-    return error_response(429, "rate_limited", f"{exc.description} Try again in {retry} seconds.",
+    return error_response(429, "rate_limited", retry_message(exc, retry),
                           details={"retry_after": retry}, headers={"Retry-After": str(retry)})
 
 
@@ -108,13 +108,19 @@ def _native_http_error(exc: HTTPException):  # noqa: ANN202
 
 # -- the Kaggle client's routes -----------------------------------------------------------------------------------
 
+# The Kaggle client prints our message alone except on 401 (its sign-in help instead), 403, 404 and 429, where it
+# adds a hint of its own ("You have been rate limited. Wait a little while before retrying." on 429). A used-up day
+# is no rate limit: Kaggle itself answers it with 400, and so do we, so the client prints our limit and reset time.
+_KAGGLE_STATUS_BY_CODE = {"too_large": 413, "daily_limit": 400}
+
+
 def _kaggle_service_error(exc: ServiceError):  # noqa: ANN202
-    return kaggle_error(413 if exc.code == "too_large" else exc.status, exc.message, exc.code, exc.field)
+    return kaggle_error(_KAGGLE_STATUS_BY_CODE.get(exc.code, exc.status), exc.message, exc.code, exc.field)
 
 
 def _kaggle_rate_limited(exc: RateLimitExceeded):  # noqa: ANN202
     retry = retry_after_s()
-    return kaggle_error(429, f"{exc.description} Try again in {retry} seconds.", "rate_limited",
+    return kaggle_error(429, retry_message(exc, retry), "rate_limited",
                         headers={"Retry-After": str(retry)})
 
 

@@ -135,6 +135,9 @@ SCHEMAS = {
     "ChallengeDetail": {"allOf": [_ref("Challenge"), _obj({
         "description_md": {"type": "string"}, "metric_summary": {"type": "string"},
         "submission_columns": {"type": "array", "items": {"type": "string"}},
+        "entrypoint": {**STRING_OR_NULL, "description": "code challenges: the file run (predict.py, or a policy.py "
+                       "defining act() for reinforcement learning); null for predictions"},
+        "what_to_submit": {"type": "string", "description": "one sentence: what to upload"},
         "timeline": _obj({"starts_at": TIME_OR_NULL, "ends_at": TIME_OR_NULL, "phase": {"type": "string"},
                           "private_revealed": {"type": "boolean"}}),
         "rules": _obj({"kind": {"type": "string"}, "daily_limit": {"type": "integer"},
@@ -164,7 +167,8 @@ SCHEMAS = {
         "private_score": {**NUMBER_OR_NULL, "description": "present only once the private leaderboard is revealed"},
         "error": STRING_OR_NULL, "error_detail": {"type": ["object", "null"]}, "queue_position": INT_OR_NULL,
         "queue_wait_s": NUMBER_OR_NULL, "run_s": NUMBER_OR_NULL, "peak_memory_bytes": INT_OR_NULL,
-        "selected_final": {"type": "boolean"}, "url": {"type": "string"},
+        "selected_final": {"type": "boolean"}, "url": {"type": "string", "description": "this API resource"},
+        "html_url": {"type": "string", "description": "the submission's web page"},
         "host": {"type": "boolean", "description": "made by one of the challenge's hosts (its admins, the organizer "
                  "who published it, the lead of the group that owns it): scored and shown to its author, never "
                  "ranked on any leaderboard"},
@@ -181,6 +185,10 @@ SCHEMAS = {
             "description": "one submission's responses only, once it is scored: where it leaves the team, in the "
                            "board's own terms (rounded or laddered scores on those boards)"},
     }, required=["id", "challenge", "status", "filename", "created_at", "url"]),
+    "SubmissionLogs": _obj({"id": {"type": "integer"}, "challenge": {"type": "string"}, "status": {"type": "string"},
+                            "logs": {**STRING_OR_NULL, "description": "null when the run wrote nothing the team "
+                                     "may read (predictions are scored by Heldout alone)"},
+                            "html_url": {"type": "string"}}, required=["id", "status", "logs"]),
     "SubmissionList": _obj({"challenge": {"type": "string"}, "remaining_today": {"type": "integer"},
                             "submissions": {"type": "array", "items": _ref("Submission")}, **PAGE_FIELDS},
                            required=["submissions", "remaining_today"]),
@@ -319,6 +327,10 @@ PATHS = {
         "operationId": "getSubmission", "summary": "One submission: status, scores, error and timings.",
         "security": TOKEN, "tags": ["submissions"], "parameters": [SUBMISSION_ID],
         "responses": {"200": _json(_ref("Submission")), **_errors(401, 404, 429)}}},
+    "/submissions/{submission_id}/logs": {"get": {
+        "operationId": "getSubmissionLogs", "summary": "The logs of a code submission that its team may read.",
+        "security": TOKEN, "tags": ["submissions"], "parameters": [SUBMISSION_ID],
+        "responses": {"200": _json(_ref("SubmissionLogs")), **_errors(401, 404, 429)}}},
     "/submissions/{submission_id}/final": {
         "put": {
             "operationId": "selectFinal", "summary": "Select a scored submission as one of your team's finals.",

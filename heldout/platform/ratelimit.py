@@ -20,6 +20,7 @@ from flask_limiter.errors import RateLimitExceeded
 from redis import Redis
 
 from heldout.platform.context import credential_key
+from heldout.platform.services.submissions import wait_in_words
 
 DEFAULT_LIMITS = {
     # Failed password logins, per client address.
@@ -89,7 +90,11 @@ def retry_after_s() -> int:
     return max(1, int(current.reset_at - time.time()) + 1)
 
 
+def retry_message(exc: RateLimitExceeded, retry_s: int) -> str:
+    return f"{exc.description} Try again in {wait_in_words(retry_s)}."
+
+
 def _too_many_requests_page(exc: RateLimitExceeded):  # noqa: ANN202
     retry = retry_after_s()
-    message = f"{exc.description} Try again in {retry} seconds."
+    message = retry_message(exc, retry)
     return render_template("error.html", title="Too many requests", message=message), 429, {"Retry-After": str(retry)}

@@ -120,7 +120,10 @@ def heldout(server, home, ada, monkeypatch, capsys):
 
     def run(*args: str):
         capsys.readouterr()
-        status = main(list(args))
+        try:
+            status = main(list(args))
+        except SystemExit as exited:  # argparse's way out: a usage error, or --help
+            status = exited.code
         out, err = capsys.readouterr()
         return status, out, err
 

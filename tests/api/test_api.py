@@ -8,6 +8,7 @@ import io
 import re
 import zipfile
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -16,6 +17,9 @@ from heldout.runner.queue import scoring_queue
 from tests.api.conftest import SLUG
 from tests.bundles import perfect_predictions
 from tests.factories import make_challenge
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "challenges"
 
 
 def _submit(client, learner, data: bytes, *, slug=SLUG, name="preds.csv", message="first try", path="submissions"):
@@ -145,6 +149,7 @@ def test_a_submission_is_accepted_with_its_url_and_queued(client, svc, tiny, ada
     body = response.get_json()
     assert body["status"] == "queued" and body["message"] == "first try" and body["queue_position"] == 1
     assert response.headers["Location"] == body["url"] and body["url"].endswith(f"/api/v1/submissions/{body['id']}")
+    assert body["html_url"].endswith(f"/submissions/{body['id']}") and "/api/" not in body["html_url"]
     assert "private_score" not in body
     assert scoring_queue(svc.redis).count == 1
 
@@ -156,8 +161,21 @@ def test_a_submission_is_accepted_with_its_url_and_queued(client, svc, tiny, ada
 
 def test_another_teams_submission_is_not_found(client, tiny, ada, grace):
     url = _submit(client, ada, perfect_predictions(tiny)).get_json()["url"]
-    response = client.get(url, headers=grace.bearer)
-    assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+    for path in (url, url + "/logs"):
+        response = client.get(path, headers=grace.bearer)
+        assert response.status_code == 404 and response.get_json()["code"] == "not_found"
+
+
+def test_a_submissions_logs_are_what_its_team_may_read(client, svc, tiny, ada):
+    body = _submit(client, ada, perfect_predictions(tiny)).get_json()
+    logs = client.get(body["url"] + "/logs", headers=ada.bearer).get_json()
+    assert logs == {"id": body["id"], "challenge": SLUG, "status": "queued", "logs": None,
+                    "html_url": body["html_url"]}
+    with svc.sessions() as s:
+        s.get(Submission, body["id"]).logs = "fitting...\ndone\n"
+        s.commit()
+    assert client.get(body["url"] + "/logs", headers=ada.bearer).get_json()["logs"] == "fitting...\ndone\n"
+    assert client.get(body["url"] + "/logs").status_code == 401
 
 
 def test_a_submission_without_a_file_names_the_field(client, tiny, ada):
@@ -367,3 +385,28 @@ def test_even_a_crash_is_a_json_error(app, client, monkeypatch):
     monkeypatch.setattr(challenge_search, "challenge_cards", broken)
     response = client.get("/api/v1/challenges")
     assert response.status_code == 500 and response.get_json()["code"] == "internal_server_error"
+
+
+def test_each_challenge_says_what_to_submit_in_the_words_of_its_entry_point(client, svc, tmp_path, tiny, ada):
+    from heldout.platform.services.publishing import load_challenge
+    from tests.bundles import write_code_bundle
+
+    with svc.sessions() as s:
+        load_challenge(s, svc.storage, None, write_code_bundle(tmp_path / "code-bundle"))
+        load_challenge(s, svc.storage, None, SHIPPED / "cartpole-balance")
+    words = {slug: client.get(f"/api/v1/challenges/{slug}").get_json()
+             for slug in (SLUG, "tiny-code", "cartpole-balance")}
+    assert [words[slug]["entrypoint"] for slug in words] == [None, "predict.py", "policy.py"]
+    assert words[SLUG]["what_to_submit"].startswith("A predictions CSV")
+    assert words["tiny-code"]["what_to_submit"].startswith("A predict.py, or a .zip holding predict.py")
+    policy = words["cartpole-balance"]["what_to_submit"]
+    assert policy.startswith("A policy.py defining act(observation) -> action") and "predict.py" not in policy
+
+    def check(data: bytes, name: str) -> dict:
+        return _submit(client, ada, data, slug="cartpole-balance", name=name, path="check").get_json()
+
+    assert check(b"id,y\n", "preds.csv")["message"] == \
+        "This is a code challenge: submit a policy.py file defining act(), or a .zip with policy.py."
+    refused = _submit(client, ada, b"id,y\n", slug="cartpole-balance", name="preds.csv")
+    assert refused.status_code == 400 and "submit a policy.py file defining act()" in refused.get_json()["message"]
+

@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import threading
 
@@ -155,6 +156,43 @@ def test_a_hosts_submissions_say_host(heldout, svc, tiny, tmp_path):
     assert "host" in header.split() and "host" in row.split()
 
 
+def test_submissions_link_to_their_pages_and_only_json_carries_the_api_address(heldout, server, tiny, tmp_path):
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    _, out, err = heldout("submit", SLUG, str(preds), "--json")
+    sid = json.loads(out)["id"]
+    page, api = f"{server}/submissions/{sid}", f"{server}/api/v1/submissions/{sid}"
+    assert f"queued: {page}" in err
+    status, table, _ = heldout("submissions", SLUG)
+    assert status == 0 and page in table and "/api/" not in table
+    _, as_csv, _ = heldout("submissions", SLUG, "--csv")
+    assert [row["html_url"] for row in csv.DictReader(io.StringIO(as_csv))] == [page] and "/api/" not in as_csv
+    _, as_json, _ = heldout("submissions", SLUG, "--json")
+    [record] = json.loads(as_json)
+    assert (record["url"], record["html_url"], record["filename"]) == (api, page, "preds.csv")
+
+
+def test_logs_prints_the_logs_the_api_gives_the_team(heldout, svc, tiny, tmp_path):
+    from heldout.models import SubmissionStatus
+
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    first = json.loads(heldout("submit", SLUG, str(preds), "--json")[1])["id"]
+    second = json.loads(heldout("submit", SLUG, str(preds), "--json")[1])["id"]
+    written = "reading /data/test.csv\nTraceback (most recent call last):\nValueError: no column 'x'\n"
+    with svc.sessions() as s:
+        row = s.get(Submission, first)
+        row.status, row.logs, row.error = SubmissionStatus.FAILED, written, "predict.py exited with status 1"
+        s.commit()
+    status, out, err = heldout("logs", str(first))
+    assert (status, out, err) == (0, written, "")
+    _, as_json, _ = heldout("logs", str(first), "--json")
+    assert json.loads(as_json)["logs"] == written and json.loads(as_json)["challenge"] == SLUG
+    status, out, err = heldout("logs", str(second))
+    assert status == 0 and out == "" and f"is queued: its logs appear once it has run" in err
+    assert f"'heldout submissions {SLUG}'" in err
+
+
 def test_submit_wait_gives_up_after_its_timeout(heldout, tiny, tmp_path):
     preds = tmp_path / "preds.csv"
     preds.write_bytes(perfect_predictions(tiny))
@@ -211,6 +249,9 @@ def test_refusals_print_the_servers_message(heldout, svc, tiny, tmp_path, monkey
     assert heldout("submit", SLUG, str(preds))[0] == 0
     status, _, err = heldout("submit", SLUG, str(preds))
     assert status == 1 and "used all 1 submissions for today" in err
+    # When the count resets, in UTC, and how long that is, in hours and minutes; never "70108 seconds".
+    assert re.search(r"resets at 00:00 UTC on \d{4}-\d\d-\d\d, in \d+ (hours?|minutes?|seconds?)( \d+ minutes?)?\.$",
+                     err.strip()) and "seconds." not in err.replace("1 seconds", "")
 
     _set(svc, daily_limit=5, ends_at=utcnow() - timedelta(hours=1))
     assert "closed for submissions at" in heldout("submit", SLUG, str(preds))[2]
@@ -228,11 +269,34 @@ def test_refusals_print_the_servers_message(heldout, svc, tiny, tmp_path, monkey
     assert status == 1 and err.startswith("heldout: The API token is wrong or revoked")
 
 
+@pytest.mark.parametrize(("args", "what_to_do"), [
+    (["challenges", "show", "no-such-challenge"], "See the challenges' slugs with 'heldout challenges list'."),
+    (["download", "no-such-challenge"], "'heldout challenges list'"),
+    (["logs", "424242"], "See your submissions' ids with 'heldout submissions SLUG'."),
+    (["submit", SLUG, "no-such-file.csv"], "give the path of the file to send"),
+    (["leaderboard", SLUG, "--private"], "hidden until the challenge ends"),
+    (["submit", SLUG], "see 'heldout submit --help'"),
+    (["logs", "not-a-number"], "see 'heldout logs --help'"),
+])
+def test_every_error_is_one_line_that_says_what_to_do(heldout, tiny, args, what_to_do):
+    status, out, err = heldout(*args)
+    assert status in (1, 2) and out == ""
+    assert err.count("\n") == 1 and err.startswith("heldout") and what_to_do in err, err
+
+
+def test_a_wrong_token_says_how_to_log_in_again(heldout, tiny, monkeypatch):
+    monkeypatch.setenv("HELDOUT_TOKEN", "hld_wrong")
+    status, _, err = heldout("submissions", SLUG)
+    assert status == 1 and err.count("\n") == 1
+    assert "create a new one on your account page" in err and "run 'heldout login --url URL'" in err
+
+
 def test_an_unreachable_server_is_one_line(home, monkeypatch, capsys):
     monkeypatch.setenv("HELDOUT_URL", "http://127.0.0.1:1")
     assert main(["challenges", "list"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot reach Heldout at http://127.0.0.1:1" in err
+    assert "check the address ('heldout login --url URL' or HELDOUT_URL) and that the server is running" in err
 
 
 def test_the_client_reads_no_server_settings(home, monkeypatch, tmp_path, capsys):

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -26,6 +27,9 @@ KAGGLE = str(Path(sys.executable).with_name("kaggle"))
 # The tiny challenge with room for the tests' submissions, and a size limit small enough to break.
 DAILY_LIMIT = 3
 MAX_BYTES = 2000
+# The daily-limit message, whole: the limit, and when the count resets in UTC and in hours and minutes.
+RESETS = (rf"Your team has used all {DAILY_LIMIT} submissions for today; the count resets at 00:00 UTC on "
+          r"\d{4}-\d\d-\d\d, in \d+ (hours?|minutes?|seconds?)( \d+ minutes?)?\.")
 
 stack = e2e.stack  # the server and worker processes, reused from the page-driven end-to-end test
 
@@ -50,8 +54,9 @@ def served(stack, tmp_path):
 
     def healthy():
         try:
-            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
-        except requests.ConnectionError:
+            # /healthz asks Docker too, which can take seconds on a busy machine.
+            return requests.get(f"{base}/healthz", timeout=10).status_code == 200
+        except requests.RequestException:
             return False
 
     e2e._wait_for(healthy, 30, "the server's /healthz", stack)
@@ -107,6 +112,11 @@ def _heldout_client_as_ada(served, stack, tmp_path: Path) -> None:
     board = heldout("leaderboard", SLUG, "--csv")
     assert [(r["rank"], r["team"], float(r["score"])) for r in csv.DictReader(io.StringIO(board.stdout))] == [
         ("1", "ada", 0.0)]
+    listed = heldout("submissions", SLUG)
+    sid = json.loads(scored.stdout)["id"]
+    assert f"{served['base']}/submissions/{sid}" in listed.stdout and "/api/" not in listed.stdout, listed.stdout
+    logs = heldout("logs", str(sid))
+    assert logs.returncode == 0 and "has no logs: only code submissions write any" in logs.stderr, logs.stderr
 
     oversize = heldout("submit", SLUG, str(files / "huge.csv"))
     assert oversize.returncode == 1 and f"limit of {MAX_BYTES:,} bytes" in oversize.stderr
@@ -114,6 +124,7 @@ def _heldout_client_as_ada(served, stack, tmp_path: Path) -> None:
     assert heldout("submit", SLUG, str(files / "preds.csv")).returncode == 0
     over_quota = heldout("submit", SLUG, str(files / "preds.csv"))
     assert over_quota.returncode == 1 and f"used all {DAILY_LIMIT} submissions for today" in over_quota.stderr
+    assert re.fullmatch(RESETS, over_quota.stderr.strip().removeprefix("heldout: ")), over_quota.stderr
 
 
 def _kaggle_cli_as_grace(served, stack, tmp_path: Path) -> None:
@@ -147,14 +158,18 @@ def _kaggle_cli_as_grace(served, stack, tmp_path: Path) -> None:
     submissions = e2e._wait_for(scored, 90, "the Kaggle submission to be scored", stack)
     assert "perfect via kaggle" in submissions and "SubmissionStatus.COMPLETE" in submissions
     assert "0.00000" in submissions
-    board = kaggle("leaderboard", "-c", SLUG, "--show")
-    assert board.returncode == 0 and "grace" in board.stdout and "ada" in board.stdout, board.stdout
+    board = kaggle("leaderboard", "-c", SLUG, "--show", "--csv")
+    rows = list(csv.DictReader(io.StringIO(board.stdout)))
+    assert board.returncode == 0 and {r["teamName"] for r in rows} == {"grace", "ada"}, board.stdout
+    # Each team's real id, not the client's default of 0.
+    assert len({r["teamId"] for r in rows}) == 2 and all(int(r["teamId"]) > 0 for r in rows)
 
     oversize = kaggle("submit", "-c", SLUG, "-f", str(files / "huge.csv"), "-m", "too big")
     assert oversize.returncode == 1 and f"limit of {MAX_BYTES:,} bytes" in oversize.stderr
     for _ in range(DAILY_LIMIT - 1):
         assert kaggle("submit", "-c", SLUG, "-f", str(files / "preds.csv"), "-m", "again").returncode == 0
     over_quota = kaggle("submit", "-c", SLUG, "-f", str(files / "preds.csv"), "-m", "one too many")
-    assert over_quota.returncode == 1 and f"used all {DAILY_LIMIT} submissions" in over_quota.stderr
+    # Heldout's message (the limit, when it resets) and nothing else: not the client's own text for a 429.
+    assert over_quota.returncode == 1 and re.fullmatch(RESETS, over_quota.stderr.strip()), over_quota.stderr
     wrong_key = kaggle("list", KAGGLE_KEY="hld_wrong")
     assert wrong_key.returncode == 1 and "Authentication required" in wrong_key.stdout

@@ -4,6 +4,7 @@ what the unmodified client parses, and the errors it prints."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -100,9 +101,11 @@ def test_the_leaderboard_reads_as_kaggles(client, svc, tiny, ada):
         s.flush()
         refresh_team_best(s, row.challenge_id, row.team_id)
         s.commit()
+        team_id = row.team_id
     board = ApiGetLeaderboardResponse.from_dict(_call(client, ada, "GetLeaderboard",
                                                       {"competitionName": SLUG}).get_json())
-    assert [(b.team_name, b.score) for b in board.submissions] == [("ada", "0.12500")]
+    # Each row carries the team's real id, as Kaggle's does (the client prints it as teamId).
+    assert [(b.team_id, b.team_name, b.score) for b in board.submissions] == [(team_id, "ada", "0.12500")]
 
 
 def test_the_leaderboard_leaves_the_hosts_submissions_out(client, svc, tiny, ada, grace):
@@ -186,14 +189,25 @@ def test_a_closed_window_is_refused_before_the_upload(client, svc, tiny, ada, ch
     assert "for submissions at" in response.get_json()["message"]
 
 
-def test_over_quota_is_429_with_the_reset_time(client, svc, tiny, ada):
+def test_over_quota_is_400_with_the_limit_and_the_reset_time(client, svc, tiny, ada):
+    # 400, as Kaggle answers a used-up day: on 429 the kaggle CLI prints its own "You have been rate limited.
+    # Wait a little while before retrying." under the message, and would retry some calls all day long.
     with svc.sessions() as s:
         s.scalar(select(Challenge).where(Challenge.slug == SLUG)).daily_limit = 1
         s.commit()
+    reserved_early = ApiStartSubmissionUploadResponse.from_dict(
+        _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"}).get_json())
+    client.put(_path(reserved_early.create_url), data=perfect_predictions(tiny))
     assert _submit(client, ada, perfect_predictions(tiny)).status_code == 200
-    over = _submit(client, ada, perfect_predictions(tiny))
-    assert over.status_code == 429 and over.get_json()["reason"] == "daily_limit"
-    assert "resets at" in over.get_json()["message"]
+    # Refused when the upload is reserved (the file is not sent for nothing), and when it is submitted.
+    at_start = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"})
+    at_create = _call(client, ada, "CreateSubmission", {"competitionName": SLUG,
+                                                        "blobFileTokens": reserved_early.token})
+    for over in (at_start, at_create):
+        assert over.status_code == 400 and over.get_json()["reason"] == "daily_limit"
+        assert re.fullmatch(r"Your team has used all 1 submissions for today; the count resets at 00:00 UTC on "
+                            r"\d{4}-\d\d-\d\d, in \d+ (hours?|minutes?|seconds?)( \d+ minutes?)?\.",
+                            over.get_json()["message"])
 
 
 def test_a_heldout_token_works_as_kaggle_api_token(client, ada):

@@ -173,6 +173,15 @@ def test_a_missing_column_is_named():
     assert "missing column(s) 'target'" in error.message and error.column == "target" and error.rows == [1]
 
 
+def test_a_column_error_lists_the_columns_the_file_had():
+    assert "the header must have exactly: id, target; the file has: id, prediction" in \
+        rejection("id,prediction\n1,0.5\n").message
+    assert "the file has: id, target, notes" in rejection("id,target,notes\n1,0.5,x\n").message
+    assert "the file has: id, target, id" in rejection("id,target,id\n1,0.5,1\n").message
+    wide = rejection("id," + ",".join(f"f{i}" for i in range(30)) + "\n1" + ",0" * 30 + "\n").message
+    assert "the file has: id, f0, f1," in wide and "f18, … (31 in all)" in wide and "f19" not in wide
+
+
 def test_a_column_named_in_the_wrong_case_gets_a_hint():
     assert "case-sensitive, use 'target'" in rejection("id,Target\n1,0.5\n").message
 

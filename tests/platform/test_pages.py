@@ -137,6 +137,30 @@ def test_a_code_challenge_asks_for_a_python_file_or_zip(client, auth, app):
     assert response.status_code == 400 and response.get_json()["field"] == "file"
 
 
+def test_a_reinforcement_learning_challenge_asks_for_its_policy_on_every_page(client, auth, app):
+    from pathlib import Path
+
+    svc = _services(app)
+    with svc.sessions() as s:
+        load_challenge(s, svc.storage, None, Path(__file__).resolve().parents[2] / "challenges" / "cartpole-balance")
+    auth.register()
+    page = client.get("/c/cartpole-balance").get_data(as_text=True)
+    assert "<label for=\"file\">Your policy.py defining act(), or a .zip with policy.py</label>" in page
+    assert "Submit a <code>policy.py</code> that defines <code>act(observation)</code>" in page
+    assert "predict.py" not in page and "Columns, in order" not in page
+
+    def check(content: bytes, name: str) -> str:
+        return client.post("/c/cartpole-balance/check", content_type="multipart/form-data",
+                           data={"csrf_token": csrf_token(client, "/c/cartpole-balance"),
+                                 "file": (io.BytesIO(content), name)}).get_data(as_text=True)
+
+    refused = check(b"episode,return\n", "preds.csv")
+    assert "submit a policy.py file defining act(), or a .zip with policy.py." in refused
+    assert "policy.py compiles; it plays the episodes when you submit." in check(b"def act(o):\n    return 0\n",
+                                                                               "policy.py")
+    assert "predict.py" not in refused
+
+
 # --- submitting --------------------------------------------------------------------------------------------
 
 def test_an_xhr_submission_gets_json_with_the_submission_page(client, auth, tiny):

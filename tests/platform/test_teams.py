@@ -292,9 +292,12 @@ def test_the_daily_limit_is_shared_by_the_team_and_resets_at_midnight_utc(sessio
     submit(session, storage, challenge, bob, NOW)
     assert teams.team_view(session, challenge, bob, now=NOW).remaining_today == 1
     submit(session, storage, challenge, ada, last_second - timedelta(seconds=1))
-    with pytest.raises(LimitReached, match="resets at 2026-01-04 00:00 UTC") as limit:
+    with pytest.raises(LimitReached, match="resets at 00:00 UTC on 2026-01-04, in 1 second") as limit:
         submit(session, storage, challenge, bob, last_second)
     assert limit.value.code == "daily_limit"
+    with pytest.raises(LimitReached, match=r"used all 3 submissions for today; the count resets at 00:00 UTC on "
+                                           r"2026-01-04, in 13 hours 30 minutes\.$"):
+        submit(session, storage, challenge, bob, last_second.replace(hour=10, minute=30, second=0))
     midnight = last_second + timedelta(seconds=1)
     assert teams.team_view(session, challenge, bob, now=midnight).remaining_today == 3
     submit(session, storage, challenge, bob, midnight)

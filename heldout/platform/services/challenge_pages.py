@@ -20,6 +20,7 @@ from heldout.leaderboard.modes import BoardMode
 from heldout.platform.services import catalog, submissions
 from heldout.platform.services.rules import Rules, challenge_rules
 from heldout.platform.services.errors import ServiceError
+from heldout.platform.services.submission_format import SubmissionFormat, submission_format
 from heldout.storage import Storage
 
 SAMPLE_ROWS = 5
@@ -115,6 +116,7 @@ class ChallengePage:
     team_count: int
     metric_summary: str
     format_columns: list[str]
+    format: SubmissionFormat
     sample: SampleFile | None
     team: Team | None
     submissions: list[Submission]
@@ -135,7 +137,7 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
         challenge=challenge, phase=phase_of(challenge, now), time_left=left,
         team_count=team_counts(session, [challenge.id]).get(challenge.id, 0),
         metric_summary=metric_summary(challenge.metric), format_columns=format_columns(challenge),
-        sample=read_sample(storage, challenge), team=team, submissions=mine,
+        format=submission_format(challenge), sample=read_sample(storage, challenge), team=team, submissions=mine,
         remaining=remaining, released=submissions.released_public_scores(session, mine),
         score_precision=BoardMode.of(challenge).precision,
         rules=challenge_rules(challenge, time_left=left, remaining_today=remaining, now=now),

@@ -25,8 +25,8 @@ from heldout.challenges.spec import ScoringSpec
 from heldout.challenges.validation import read_solution, read_submission
 from heldout.models import Challenge, SubmissionKind
 from heldout.platform.services.errors import ServiceError, Unavailable
+from heldout.platform.services.submission_format import submission_format
 from heldout.runner.checks import CHECK_WAIT_MARGIN_S, check_limits, wait_for_check
-from heldout.runner.execute import entrypoint_of
 from heldout.runner.queue import enqueue_check
 from heldout.storage import Storage
 
@@ -97,10 +97,8 @@ def _check_predictions(storage: Storage, challenge: Challenge, data: bytes, file
 
 def _check_code(storage: Storage, challenge: Challenge, data: bytes, filename: str, queue) -> CheckResult:  # noqa: ANN001
     """The visible run of a real submission, on a worker (runner.checks), with a short time limit."""
-    entrypoint = entrypoint_of(challenge.rules)
     if not filename.lower().endswith((".py", ".zip")):
-        raise InvalidSubmission(f"This is a code challenge: submit a {entrypoint} file or a .zip with {entrypoint}.",
-                                field="file")
+        raise InvalidSubmission(f"This is a code challenge: submit {submission_format(challenge).what}.", field="file")
     if queue is None:
         raise Unavailable("Checking code needs a scoring worker, and none is configured here.")
     check_id = secrets.token_hex(12)

@@ -44,6 +44,7 @@ class PublicEntry:
     ci_high: float | None = None
     group_rank: int | None = None
     is_mine: bool = False
+    team_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ def public_board(session: Session, challenge: Challenge, viewer: User | None, *,
     entries = [PublicEntry(
         rank=r.rank, team=r.team_name, score=r.score, entries=r.entries, last_entry_at=r.last_entry_at,
         rank_change=r.rank_change, ci_low=r.ci_low if mode.shows_interval else None,
-        ci_high=r.ci_high if mode.shows_interval else None, group_rank=r.group_rank, is_mine=r.team_id == mine)
+        ci_high=r.ci_high if mode.shows_interval else None, group_rank=r.group_rank, is_mine=r.team_id == mine,
+        team_id=r.team_id)
         for r in rows]
     tied = 0
     if page == 1 and mode.shows_interval:

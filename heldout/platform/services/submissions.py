@@ -30,6 +30,7 @@ from heldout.models import (
     utcnow,
 )
 from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError
+from heldout.platform.services.submission_format import submission_format
 from heldout.runner.queue import enqueue_scoring
 from heldout.storage import Storage, TooLarge
 
@@ -39,6 +40,29 @@ COUNTED = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.S
 
 def utc_day_start(now: datetime) -> datetime:
     return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def wait_in_words(seconds: float) -> str:
+    """A wait as people say it: "40 seconds", "12 minutes", "19 hours 28 minutes" (minutes rounded up).
+
+    >>> wait_in_words(70108)
+    '19 hours 29 minutes'
+    """
+    seconds = max(0, int(seconds + 0.999))
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = -(-seconds // 60)
+    hours, minutes = divmod(minutes, 60)
+    parts = [f"{hours} hour{'s' if hours != 1 else ''}"] if hours else []
+    if minutes or not hours:
+        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
+    return " ".join(parts)
+
+
+def daily_limit_message(challenge: Challenge, now: datetime) -> str:
+    reset = utc_day_start(now) + timedelta(days=1)
+    return (f"Your team has used all {challenge.daily_limit} submissions for today; the count resets at "
+            f"{reset:%H:%M} UTC on {reset:%Y-%m-%d}, in {wait_in_words((reset - now).total_seconds())}.")
 
 
 def team_for(session: Session, challenge: Challenge, user: User, *, create: bool = True) -> Team | None:
@@ -80,6 +104,12 @@ def check_window(challenge: Challenge, now: datetime) -> None:
                         code="closed")
 
 
+def check_quota(session: Session, challenge: Challenge, team: Team | None, now: datetime) -> None:
+    used = submissions_today(session, team.id, now) if team is not None else 0
+    if used >= challenge.daily_limit:
+        raise LimitReached(daily_limit_message(challenge, now), code="daily_limit")
+
+
 def create_submission(session: Session, storage: Storage, queue: Queue | None, *, challenge: Challenge,
                       user: User, stream: BinaryIO, filename: str, message: str = "",
                       max_bytes: int, now: datetime | None = None) -> Submission:
@@ -88,17 +118,12 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
     if not filename:
         raise ServiceError("Choose a file to submit.", field="file")
     if challenge.kind == SubmissionKind.CODE and not filename.lower().endswith((".py", ".zip")):
-        raise ServiceError("This is a code challenge: submit a predict.py file or a .zip with predict.py.",
-                           field="file")
+        raise ServiceError(f"This is a code challenge: submit {submission_format(challenge).what}.", field="file")
     check_window(challenge, now)
     # The team is made only once the file is stored: this session writes nothing before. (A database storage
     # on SQLite writes through a connection of its own, which a session holding the write lock would block.)
     team = team_for(session, challenge, user, create=False)
-    used = submissions_today(session, team.id, now) if team is not None else 0
-    if used >= challenge.daily_limit:
-        reset = utc_day_start(now) + timedelta(days=1)
-        raise LimitReached(f"Your team has used all {challenge.daily_limit} submissions for today; "
-                           f"the count resets at {reset:%Y-%m-%d %H:%M} UTC.", code="daily_limit")
+    check_quota(session, challenge, team, now)
     key = f"submissions/{challenge.id}/{secrets.token_hex(12)}.upload"
     try:
         size, _sha = storage.save_stream(key, stream, max_bytes=max_bytes)
@@ -161,6 +186,11 @@ def queue_position(session: Session, submission: Submission) -> int | None:
     ahead = session.scalar(select(func.count(Submission.id)).where(
         Submission.status == SubmissionStatus.QUEUED, Submission.queued_at < submission.queued_at))
     return (ahead or 0) + 1
+
+
+def learner_logs(submission: Submission) -> str | None:
+    """The logs the submitting team may read (the submission page and the API show the same)."""
+    return submission.logs or None
 
 
 def visible_diagnostics(submission: Submission) -> dict | None:

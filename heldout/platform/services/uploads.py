@@ -49,15 +49,18 @@ def _signer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=_SALT)
 
 
-def start_upload(secret_key: str, challenge: Challenge, user: User, *, filename: str, size: int | None,
-                 server_limit: int, now: datetime | None = None) -> StagedUpload:
-    """Reserve an upload; refuses at once a closed challenge or a file declared larger than the limit."""
+def start_upload(session: Session, secret_key: str, challenge: Challenge, user: User, *, filename: str,
+                 size: int | None, server_limit: int, now: datetime | None = None) -> StagedUpload:
+    """Reserve an upload; refuses at once a closed challenge, a team whose day is used up (so the file is not sent
+    for nothing), or a file declared larger than the limit."""
     max_bytes = size_limit(challenge, server_limit)
     filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255] or "submission.csv"
     if size is not None and size > max_bytes:
         raise ServiceError(f"The file is larger than this challenge's limit of {max_bytes:,} bytes.",
                            field="file", code="too_large")
-    submissions.check_window(challenge, now or utcnow())
+    now = now or utcnow()
+    submissions.check_window(challenge, now)
+    submissions.check_quota(session, challenge, submissions.team_for(session, challenge, user, create=False), now)
     token = _signer(secret_key).dumps({"u": user.id, "c": challenge.id, "f": filename,
                                        "n": secrets.token_hex(8)})
     return StagedUpload(token, user.id, challenge.id, filename)

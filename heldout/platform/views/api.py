@@ -87,6 +87,13 @@ def _submission_url(submission_id: int) -> str:
     return url_for("api.show_submission", submission_id=submission_id, _external=True)
 
 
+def _with_urls(body: dict) -> dict:
+    """The submission's API address (``url``) and its web page (``html_url``), as GitHub's API names them."""
+    body["url"] = _submission_url(body["id"])
+    body["html_url"] = url_for("submissions.show", submission_id=body["id"], _external=True)
+    return body
+
+
 # -- routes ------------------------------------------------------------------------------------------------------
 
 @bp.before_request
@@ -172,8 +179,7 @@ def submit(slug: str):  # noqa: ANN201
     submission = submissions.create_submission(
         db(), svc.storage, svc.queue, challenge=challenge, user=user, stream=upload.stream,
         filename=upload.filename or "submission.csv", message=request.form.get("message", ""), max_bytes=limit)
-    body = submission_json(submission, position=submissions.queue_position(db(), submission))
-    body["url"] = _submission_url(submission.id)
+    body = _with_urls(submission_json(submission, position=submissions.queue_position(db(), submission)))
     return jsonify(body), 202, {"Location": body["url"]}
 
 
@@ -200,16 +206,23 @@ def list_submissions(slug: str):  # noqa: ANN201
                     _int_arg("per_page", 50))
     released = submissions.released_public_scores(db(), page.items)
     return jsonify({"challenge": slug, "remaining_today": submissions.remaining_today(db(), challenge, user),
-                    "submissions": [{**submission_json(s, released=released), "url": _submission_url(s.id)}
-                                    for s in page.items],
+                    "submissions": [_with_urls(submission_json(s, released=released)) for s in page.items],
                     "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
 
 
 @bp.get("/submissions/<int(max=2147483647):submission_id>")
 def show_submission(submission_id: int):  # noqa: ANN201
     submission = submissions.get_submission(db(), api_user(required=True), submission_id)
-    body = submission_json(submission, position=submissions.queue_position(db(), submission), with_standing=True)
-    body["url"] = _submission_url(submission.id)
+    return jsonify(_with_urls(submission_json(submission, position=submissions.queue_position(db(), submission),
+                                              with_standing=True)))
+
+
+@bp.get("/submissions/<int(max=2147483647):submission_id>/logs")
+def submission_logs(submission_id: int):  # noqa: ANN201
+    submission = submissions.get_submission(db(), api_user(required=True), submission_id)
+    body = {"id": submission.id, "challenge": submission.challenge.slug, "status": submission.status.value,
+            "logs": submissions.learner_logs(submission)}
+    body["html_url"] = url_for("submissions.show", submission_id=submission.id, _external=True)
     return jsonify(body)
 
 
@@ -217,6 +230,4 @@ def show_submission(submission_id: int):  # noqa: ANN201
 def select_final(submission_id: int):  # noqa: ANN201
     """PUT selects the submission as one of the team's finals; DELETE unselects it."""
     submission = finals.set_final(db(), api_user(required=True), submission_id, request.method == "PUT")
-    body = submission_json(submission)
-    body["url"] = _submission_url(submission.id)
-    return jsonify(body)
+    return jsonify(_with_urls(submission_json(submission)))

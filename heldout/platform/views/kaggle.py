@@ -216,7 +216,7 @@ def start_submission_upload():  # noqa: ANN201
     user = api_user(required=True)
     svc = services()
     _int(body, "lastModifiedEpochSeconds", 0)
-    staged = uploads.start_upload(svc.settings.secret_key, challenge, user, filename=_str(body, "fileName"),
+    staged = uploads.start_upload(db(), svc.settings.secret_key, challenge, user, filename=_str(body, "fileName"),
                                   size=_int(body, "contentLength", 0) or None,
                                   server_limit=svc.settings.max_upload_bytes)
     return jsonify({"token": staged.token,
@@ -281,8 +281,7 @@ def get_leaderboard():  # noqa: ANN201
     _bool(body, "overridePublic")  # accepted for compatibility; the public leaderboard is what Kaggle shows
     board = leaderboards.board_page(db(), challenge, api_user(required=True), private=False, group=None, page=number,
                                     per_page=size)
-    # Kaggle shows a team id too; the board does not expose ids, so the client prints its default (0).
-    return jsonify({"submissions": [{"teamName": row.team,
+    return jsonify({"submissions": [{"teamId": row.team_id, "teamName": row.team,
                                      "submissionDate": _date(row.last_entry_at),
                                      "score": _score(challenge, row.score)} for row in board.rows],
                     "nextPageToken": str(board.page + 1) if board.page < board.pages else ""})

@@ -115,6 +115,8 @@ def challenge_detail_json(page: ChallengePage, *, file_url: Callable[[str], str]
         "description_md": challenge.description_md,
         "metric_summary": page.metric_summary,
         "submission_columns": page.format_columns,
+        "entrypoint": page.format.entrypoint,
+        "what_to_submit": page.format.summary,
         "phase": page.phase.value,
         "time_left": page.time_left,
         "team_count": page.team_count,
