@@ -188,7 +188,8 @@ def logs(args) -> int:  # noqa: ANN001
         _note(f"submission {body['id']} is {body['status']}: its logs appear once it has run "
               f"(follow it with 'heldout submissions {body['challenge']}')")
     else:
-        _note(f"submission {body['id']} has no logs: only code submissions write any ({body.get('html_url', '')})")
+        _note(f"submission {body['id']} has no logs to show: a predictions file has none, and code shows only what "
+              f"its run on the public example data printed ({body.get('html_url', '')})")
     return 0
 
 

@@ -116,7 +116,7 @@ def _heldout_client_as_ada(served, stack, tmp_path: Path) -> None:
     sid = json.loads(scored.stdout)["id"]
     assert f"{served['base']}/submissions/{sid}" in listed.stdout and "/api/" not in listed.stdout, listed.stdout
     logs = heldout("logs", str(sid))
-    assert logs.returncode == 0 and "has no logs: only code submissions write any" in logs.stderr, logs.stderr
+    assert logs.returncode == 0 and "has no logs to show: a predictions file has none" in logs.stderr, logs.stderr
 
     oversize = heldout("submit", SLUG, str(files / "huge.csv"))
     assert oversize.returncode == 1 and f"limit of {MAX_BYTES:,} bytes" in oversize.stderr
