@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from heldout.config import ConfigError, Settings
+from heldout.config import STORAGE_KINDS, ConfigError, Settings
 from heldout.logs import configure_logging
 from heldout.startup import StartupError
 
@@ -115,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", help="the user's name")
     p.add_argument("--label", default="cli")
     p.set_defaults(handler=commands.tokens_create)
+
+    storage = sub.add_parser("storage", help="where files live (HELDOUT_STORAGE)").add_subparsers(metavar="ACTION")
+    p = storage.add_parser("migrate", help="copy every stored file from the configured storage to another, "
+                           "verifying each sha256; run it again to copy only what is still missing")
+    p.add_argument("--to", required=True, choices=STORAGE_KINDS, help="the storage to copy into (s3 reads "
+                   "HELDOUT_S3_*, database HELDOUT_DATABASE_URL, local HELDOUT_DATA_DIR/files)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the summary and any failure")
+    p.set_defaults(handler=commands.storage_migrate)
 
     p = sub.add_parser("worker", help="score submissions from the queue")
     p.add_argument("--burst", action="store_true", help="stop when the queue is empty")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from heldout.config import Settings
 from heldout.db import make_engine, make_session_factory, session_scope
-from heldout.startup import StartupError, check_database, check_redis, check_sandbox
+from heldout.startup import StartupError, check_database, check_redis, check_sandbox, check_storage
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,15 @@ def _sessions(settings: Settings):  # noqa: ANN202
     engine = make_engine(settings.database_url)
     check_database(engine)
     return make_session_factory(engine)
+
+
+def _storage(settings: Settings):  # noqa: ANN202
+    """The configured storage, checked: a bucket that is missing or refuses the credentials is one line."""
+    from heldout.storage import make_storage
+
+    storage = make_storage(settings)
+    check_storage(storage)
+    return storage
 
 
 def challenges_validate(settings: Settings, args) -> int:  # noqa: ANN001
@@ -95,10 +104,9 @@ def challenges_load(settings: Settings, args) -> int:  # noqa: ANN001
     from heldout.challenges.errors import BundleErrors
     from heldout.platform.services.publishing import load_challenge
     from heldout.runner.queue import connect_redis, scoring_queue
-    from heldout.storage import make_storage
 
     sessions = _sessions(settings)
-    storage = make_storage(settings)
+    storage = _storage(settings)
     queue = None if settings.embedded_queue else scoring_queue(connect_redis(settings.redis_url))
     status = 0
     for path in args.paths:
@@ -156,6 +164,38 @@ def tokens_create(settings: Settings, args) -> int:  # noqa: ANN001
     return 0
 
 
+def storage_migrate(settings: Settings, args) -> int:  # noqa: ANN001
+    """Copy every file from the configured storage (HELDOUT_STORAGE) to ``--to``, verifying each sha256.
+    Resumable: a second run copies only what is missing. Exit 1 when a copy did not verify."""
+    from heldout.storage import make_storage
+    from heldout.storage.transfer import copy_all
+
+    if args.to == settings.storage:
+        raise StartupError(f"the files are already in {args.to} storage (HELDOUT_STORAGE={settings.storage}): "
+                           "set HELDOUT_STORAGE to where they are now, and --to where they should go")
+    if args.to == "s3" and settings.s3 is None:
+        raise StartupError("--to s3 needs HELDOUT_S3_BUCKET (and HELDOUT_S3_ENDPOINT_URL unless it is AWS, "
+                           "and the AWS_* credentials) for the bucket to copy into")
+    if "database" in (settings.storage, args.to):
+        check_database(make_engine(settings.database_url))  # the files' tables must exist
+    source = _storage(settings)
+    target_settings = settings.with_(storage=args.to)
+    target = make_storage(target_settings)
+    check_storage(target)
+
+    def copied(key: str, size: int) -> None:
+        if not args.quiet:
+            print(f"copied {key} ({size:,} bytes)", flush=True)
+
+    report = copy_all(source, target, on_copied=copied)
+    for key, problem in report.failed:
+        print(f"NOT COPIED {key}: {problem}", file=sys.stderr, flush=True)
+    print(f"{settings.storage} -> {args.to}: copied {report.copied} file(s) ({report.copied_bytes:,} bytes), "
+          f"{report.present} already there with the same sha256, {len(report.failed)} failed"
+          + (" — run it again to retry them" if report.failed else ""), flush=True)
+    return 1 if report.failed else 0
+
+
 def worker(settings: Settings, args) -> int:  # noqa: ANN001
     from heldout.runner.context import RunnerContext
     from heldout.runner.queue import connect_redis
@@ -168,6 +208,7 @@ def worker(settings: Settings, args) -> int:  # noqa: ANN001
     check_redis(settings, redis)
     context = RunnerContext.from_settings(settings, redis=redis)
     check_database(make_engine(settings.database_url))
+    check_storage(context.storage)
     backend = check_sandbox(settings)
     _announce(settings, f"worker scoring with the {backend} sandbox")
     run_worker(context, burst=args.burst, name=args.name)
@@ -202,29 +243,47 @@ def workers_list(settings: Settings, args) -> int:  # noqa: ANN001
 
 def health(settings: Settings, _args) -> int:  # noqa: ANN001
     """The checks ``heldout worker`` makes at start-up, again, for a container's or a monitor's health check:
-    the database answers and is migrated, Redis answers (unless embedded), a sandbox works. Exit 0, or 1 with
+    the database answers and is migrated, no worker on this host is hung (missed three heartbeats while its
+    process lives), Redis answers (unless embedded), the storage answers, a sandbox works. Exit 0, or 1 with
     one line naming the first problem."""
+    import socket
+
     from heldout.runner.queue import connect_redis
+    from heldout.runner.registry import hung_workers
+    from heldout.storage import make_storage
 
     engine = make_engine(settings.database_url)
     try:
         check_database(engine)
+        with session_scope(make_session_factory(engine)) as session:
+            hung = [(w.name, w.pid, w.last_heartbeat_at, w.heartbeat_s)
+                    for w in hung_workers(session, socket.gethostname())]
     finally:
         engine.dispose()
+    if hung:
+        from heldout.models import utcnow
+
+        name, pid, last, every = hung[0]
+        raise StartupError(f"worker {name} (pid {pid}) is hung: its last heartbeat was "
+                           f"{(utcnow() - last).total_seconds():.0f} s ago (it beats every {every} s) though its "
+                           f"process is alive — restart it" + (f"; {len(hung) - 1} more hung" if len(hung) > 1 else ""))
     if not settings.embedded_queue:
         redis = connect_redis(settings.redis_url)
         try:
             check_redis(settings, redis)
         finally:
             redis.close()
+    check_storage(make_storage(settings))
     backend = check_sandbox(settings)
     queue = "embedded queue" if settings.embedded_queue else "redis"
-    print(f"ok: {engine.dialect.name} database up to date, {queue}, {backend} sandbox", flush=True)
+    print(f"ok: {engine.dialect.name} database up to date, {queue}, {settings.storage} storage, {backend} sandbox",
+          flush=True)
     return 0
 
 
 def serve(settings: Settings, args) -> int:  # noqa: ANN001
     check_database(make_engine(settings.database_url))
+    _storage(settings)
     if settings.embedded_queue:
         return _serve_embedded(settings, args.host, args.port)
     from heldout.runner.queue import connect_redis

@@ -8,12 +8,13 @@ with one line that says which variable is wrong and how to fix it.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SANDBOX_KINDS = ("auto", "docker", "bubblewrap")
-STORAGE_KINDS = ("local", "database")
+STORAGE_KINDS = ("local", "database", "s3")
 LOG_FORMATS = ("json", "text")
 
 
@@ -22,13 +23,33 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """An S3-compatible bucket: ``HELDOUT_S3_*`` and the standard ``AWS_*`` credential variables."""
+
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    prefix: str = ""
+    region: str | None = None
+    # None leaves boto3 to find credentials itself (an instance profile, ~/.aws/credentials).
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+
+    def __repr__(self) -> str:  # never print the secret
+        return (f"S3Settings(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r}, prefix={self.prefix!r}, "
+                f"region={self.region!r}, access_key_id={self.access_key_id!r})")
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
     redis_url: str | None = None
     sandbox: str = "auto"
-    # Where files live: "local" (HELDOUT_DATA_DIR/files) or "database" (no shared disk; heldout/storage/).
+    # Where files live: "local" (HELDOUT_DATA_DIR/files), "database" or "s3" (no shared disk; heldout/storage/).
     storage: str = "local"
+    # HELDOUT_STORAGE=s3 (and `heldout storage migrate --to s3`): the bucket, the endpoint, the key prefix.
+    s3: S3Settings | None = None
     sandbox_image: str | None = None
     # Prestarted single-use containers per worker (Docker only): hides container start-up.
     sandbox_pool_size: int = 2
@@ -45,6 +66,8 @@ class Settings:
     log_format: str = "text"
     # Lets a scraper read /metrics from anywhere with "Authorization: Bearer <token>"; unset, loopback only.
     metrics_token: str | None = None
+    # Reverse proxies in front of the web app: their X-Forwarded-For/-Proto are believed for this many hops.
+    trusted_proxies: int = 0
     extra: dict = field(default_factory=dict)
 
     @property
@@ -81,6 +104,7 @@ class Settings:
         storage = (env.get("HELDOUT_STORAGE") or "local").strip().lower()
         if storage not in STORAGE_KINDS:
             raise ConfigError(f"HELDOUT_STORAGE={env['HELDOUT_STORAGE']!r} is not one of {', '.join(STORAGE_KINDS)}")
+        s3 = _s3_settings(env, required=storage == "s3")
         production = _parse_bool(env, "HELDOUT_PRODUCTION", False)
         secret_key = env.get("HELDOUT_SECRET_KEY") or ""
         if not secret_key:
@@ -95,6 +119,7 @@ class Settings:
         pool_size = _parse_int(env, "HELDOUT_SANDBOX_POOL_SIZE", 2, allow_zero=True)
         reconcile_interval = _parse_int(env, "HELDOUT_RECONCILE_INTERVAL_S", 30)
         worker_heartbeat = _parse_int(env, "HELDOUT_WORKER_HEARTBEAT_S", 10)
+        trusted_proxies = _parse_int(env, "HELDOUT_TRUSTED_PROXIES", 0, allow_zero=True)
         log_format = (env.get("HELDOUT_LOG_FORMAT") or ("json" if production else "text")).strip().lower()
         if log_format not in LOG_FORMATS:
             raise ConfigError(f"HELDOUT_LOG_FORMAT={env['HELDOUT_LOG_FORMAT']!r} is not one of "
@@ -105,6 +130,7 @@ class Settings:
             redis_url=redis_url,
             sandbox=sandbox,
             storage=storage,
+            s3=s3,
             sandbox_image=env.get("HELDOUT_SANDBOX_IMAGE") or None,
             secret_key=secret_key,
             production=production,
@@ -115,7 +141,38 @@ class Settings:
             worker_heartbeat_s=worker_heartbeat,
             log_format=log_format,
             metrics_token=env.get("HELDOUT_METRICS_TOKEN") or None,
+            trusted_proxies=trusted_proxies,
         )
+
+
+def _s3_settings(env: dict, *, required: bool) -> S3Settings | None:
+    """The bucket's settings when any is given (or ``required``: HELDOUT_STORAGE=s3); None otherwise."""
+    bucket = (env.get("HELDOUT_S3_BUCKET") or "").strip() or None
+    endpoint = (env.get("HELDOUT_S3_ENDPOINT_URL") or "").strip() or None
+    if bucket is None:
+        if required:
+            raise ConfigError("HELDOUT_S3_BUCKET is required with HELDOUT_STORAGE=s3: the name of the bucket "
+                              "that keeps the files")
+        return None
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]", bucket):
+        raise ConfigError(f"HELDOUT_S3_BUCKET={bucket!r} is not a bucket name: 3 to 63 lower-case letters, "
+                          "digits, dots and hyphens")
+    if endpoint is not None and not re.match(r"^https?://[^/\s]+", endpoint):
+        raise ConfigError(f"HELDOUT_S3_ENDPOINT_URL={endpoint!r} is not a URL; use e.g. http://minio:9000, "
+                          "or leave it unset for AWS itself")
+    prefix = (env.get("HELDOUT_S3_PREFIX") or "").strip().strip("/")
+    if prefix and not re.fullmatch(r"[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*", prefix):
+        raise ConfigError(f"HELDOUT_S3_PREFIX={env['HELDOUT_S3_PREFIX']!r} is not a key prefix: letters, digits, "
+                          "'_', '.', '-', separated by '/'")
+    key_id = env.get("AWS_ACCESS_KEY_ID") or None
+    secret = env.get("AWS_SECRET_ACCESS_KEY") or None
+    if (key_id is None) != (secret is None):
+        missing = "AWS_SECRET_ACCESS_KEY" if secret is None else "AWS_ACCESS_KEY_ID"
+        raise ConfigError(f"{missing} is missing: set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither")
+    return S3Settings(bucket=bucket, endpoint_url=endpoint, prefix=prefix + "/" if prefix else "",
+                      region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+                      access_key_id=key_id, secret_access_key=secret,
+                      session_token=env.get("AWS_SESSION_TOKEN") or None)
 
 
 def _normalise_database_url(url: str) -> str:

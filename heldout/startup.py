@@ -49,3 +49,14 @@ def check_sandbox(settings: Settings) -> str:
         reasons = str(exc).removeprefix("no sandbox available: ")
         raise StartupError(f"no sandbox to score submissions in: {reasons}") from None
     return sandbox.name
+
+
+def check_storage(storage) -> None:  # noqa: ANN001
+    """The files' storage answers (an S3 bucket exists and takes the credentials); one line naming the variable
+    to fix, never a traceback."""
+    from heldout.storage import StorageUnavailable
+
+    try:
+        storage.check()
+    except StorageUnavailable as exc:
+        raise StartupError(str(exc)) from None

@@ -117,6 +117,12 @@ def database_url(request, tmp_path, sqlite_template, postgres_database_url) -> s
 
 
 @pytest.fixture
+def sqlite_only(tmp_path, sqlite_template) -> str:
+    """A SQLite database for modules where the database is beside the point (see their ``database_url``)."""
+    return database_url_for("sqlite", tmp_path, sqlite_template, None)
+
+
+@pytest.fixture
 def postgres_url(postgres_database_url) -> str:
     """PostgreSQL only: for end-to-end tests, which run the production configuration."""
     url, reason = postgres_database_url
@@ -161,6 +167,67 @@ def bwrap_sandbox():  # noqa: ANN201
     except SandboxUnavailable as exc:
         require(False, str(exc))
     return sb
+
+
+# --- the heldout command, in this process --------------------------------------------------------------------
+
+@pytest.fixture
+def heldout_cli(tmp_path, monkeypatch, capsys):  # noqa: ANN201
+    """Runs ``heldout ARGS`` in this process with only these HELDOUT_*/AWS_* variables (and a data directory
+    under tmp_path); returns a CompletedProcess: the exit status, stdout and stderr."""
+    import logging
+    import subprocess
+
+    from heldout.cli import main
+
+    def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+        root = logging.getLogger()
+        level = root.level
+        with monkeypatch.context() as patch:
+            for name in [n for n in os.environ if n.startswith(("HELDOUT_", "AWS_"))]:
+                patch.delenv(name)
+            for name, value in {"HELDOUT_DATA_DIR": str(tmp_path / "data"), **env}.items():
+                patch.setenv(name, value)
+            try:
+                status = main(list(args))
+            except SystemExit as exc:  # argparse refusing the arguments
+                status = exc.code
+            finally:  # main configured logging onto the captured stderr: undo it
+                for handler in [h for h in root.handlers if getattr(h, "_heldout", False)]:
+                    root.removeHandler(handler)
+                root.setLevel(level)
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, status, out, err)
+
+    return run
+
+
+# --- an S3 API server ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):  # noqa: ANN201
+    """moto's standalone S3 server on a free loopback port, for the whole run (tests/s3_server.py)."""
+    from tests.s3_server import MotoServer
+
+    try:
+        server = MotoServer(tmp_path_factory.mktemp("s3") / "moto.log")
+    except Exception as exc:  # noqa: BLE001
+        yield None, f"moto_server (pip install 'moto[server]') did not start: {exc}"
+        return
+    try:
+        yield server, None
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3_server):  # noqa: ANN201
+    """A fresh bucket on the test S3 server; its S3Settings."""
+    from tests.s3_server import new_bucket
+
+    server, reason = s3_server
+    require(server is not None, reason or "no S3 server")
+    return new_bucket(server.url)
 
 
 # --- redis ---------------------------------------------------------------------------------------------------

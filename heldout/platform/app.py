@@ -29,6 +29,8 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
         REMEMBER_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
     )
+    if settings.trusted_proxies:
+        _trust_proxies(app, settings.trusted_proxies)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     if redis is None:
@@ -97,6 +99,20 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
     app.jinja_env.filters["board_precision"] = lambda challenge: BoardMode.of(challenge).precision
 
     return app
+
+
+def _trust_proxies(app: Flask, hops: int) -> None:
+    """Believe the last ``hops`` entries of X-Forwarded-For and X-Forwarded-Proto: the address each proxy saw.
+
+    Werkzeug's ProxyFix rewrites the request's REMOTE_ADDR in place, so rate limits (per address), the
+    access log (gunicorn reads REMOTE_ADDR after the response) and /metrics' loopback rule all see the real
+    client. Host, port and prefix are left alone: proxies commonly pass Host through instead of adding
+    X-Forwarded-Host, and a client could then choose the value believed. Without HELDOUT_TRUSTED_PROXIES
+    nothing here runs, so a client's forged X-Forwarded-For changes nothing.
+    """
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0)
 
 
 def _format_utc(value: datetime | None) -> str:

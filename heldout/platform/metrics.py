@@ -90,15 +90,28 @@ def scrape_refusal(settings: Settings) -> int | None:
     With ``HELDOUT_METRICS_TOKEN`` set, the request must send it as ``Authorization: Bearer <token>`` (403
     otherwise). Without one, only a direct request from a loopback address is served, and anything else gets
     404: a request relayed by a reverse proxy on the same host carries forwarding headers and is refused.
+    With ``HELDOUT_TRUSTED_PROXIES`` set, the proxies' X-Forwarded-For says who the client is: a client on
+    this host may scrape through them, an outside one never, however it forges the header.
     """
     if settings.metrics_token:
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), settings.metrics_token.encode()):
             return None
         return 403
-    if _is_loopback(request.remote_addr) and not any(request.headers.get(h) for h in FORWARDING_HEADERS):
+    direct = not any(request.headers.get(h) for h in FORWARDING_HEADERS)
+    if settings.trusted_proxies:
+        # Behind HELDOUT_TRUSTED_PROXIES proxies, REMOTE_ADDR is the client their X-Forwarded-For named
+        # (ProxyFix), provided each of them added its entry; a request with fewer came round them.
+        through = _forwarded_hops() >= settings.trusted_proxies
+        return None if _is_loopback(request.remote_addr) and (through or direct) else 404
+    if _is_loopback(request.remote_addr) and direct:
         return None
     return 404
+
+
+def _forwarded_hops() -> int:
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    return len([part for part in forwarded.split(",") if part.strip()])
 
 
 def _is_loopback(address: str | None) -> bool:

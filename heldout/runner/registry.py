@@ -11,6 +11,9 @@ one short UPDATE (or an upsert at start) keyed by the worker's name:
   its counts, bumped in the transaction that records the outcome, so a job that runs
   twice (or loses its submission to a newer run) counts once.
 * ``mark_stopped`` on a clean shutdown.
+
+``hung_workers`` finds this host's workers that stopped beating while their process lives on: ``heldout
+health`` fails for them, so a supervisor (compose's health check) restarts the worker.
 """
 
 from __future__ import annotations
@@ -21,16 +24,21 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from importlib import metadata
+from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from heldout.db import session_scope
 from heldout.models import SubmissionStatus, Worker, utcnow
 
 log = logging.getLogger(__name__)
+
+# A worker that has missed this many of its own heartbeats is stale (the workers page), or hung if it lives.
+STALE_AFTER_MISSED_BEATS = 3
 
 
 @dataclass(frozen=True)
@@ -175,3 +183,32 @@ class HeartbeatThread(threading.Thread):
         self.stopped.set()
         if self.is_alive():
             self.join(timeout_s)
+
+
+def hung_workers(session: Session, hostname: str, *, now: datetime | None = None,
+                 alive: Callable[[int], bool] | None = None) -> list[Worker]:
+    """The workers on ``hostname`` that have missed three heartbeats while their process is alive: hung
+    (stopped, deadlocked, starved), not dead. A dead worker's held submission is the reconciler's business;
+    a hung one holds its lease-less job and its slot until something restarts it."""
+    now = now or utcnow()
+    alive = alive or process_alive
+    rows = session.scalars(select(Worker).where(Worker.hostname == hostname[:255], Worker.stopped_at.is_(None)))
+    return [worker for worker in rows
+            if now - worker.last_heartbeat_at > timedelta(seconds=STALE_AFTER_MISSED_BEATS * worker.heartbeat_s)
+            and alive(worker.pid)]
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live heldout process on this host (a zombie, or a pid reused by another program,
+    is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc to ask: it exists, that is all we know
+    return b"heldout" in cmdline

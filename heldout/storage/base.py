@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -16,6 +17,10 @@ class TooLarge(Exception):
     def __init__(self, limit: int):
         super().__init__(f"the file is larger than the limit of {limit:,} bytes")
         self.limit = limit
+
+
+class StorageUnavailable(Exception):
+    """The configured storage cannot be used (start-up checks); the message is one line naming the setting."""
 
 
 class FileChanged(OSError):
@@ -46,6 +51,18 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Delete the file ``key``, or every file below ``key/``; nothing there is fine."""
+        ...
+
+    def keys(self) -> Iterator[str]:
+        """The key of every stored file, in no particular order."""
+        ...
+
+    def stat(self, key: str) -> tuple[int, str | None] | None:
+        """(size, sha256) of the file ``key``, or None when there is none."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``StorageUnavailable`` when the storage cannot be used (a start-up check)."""
         ...
 
 

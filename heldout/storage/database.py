@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import io
-import os
-import shutil
-import tempfile
-import threading
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO
 
 from sqlalchemy import delete, func, insert, or_, select, update
@@ -21,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from heldout.models import StoredFile, StoredFileChunk, utcnow
 from heldout.storage.base import CHUNK, FileChanged, TooLarge, check_key
+from heldout.storage.cache import ContentCache
 
 _files = StoredFile.__table__
 _chunks = StoredFileChunk.__table__
@@ -29,10 +26,6 @@ _PARTIAL = "~partial/"
 # Partial files older than this were left by a writer that died; any writer removes them (hourly at most).
 _PARTIAL_TTL = timedelta(days=1)
 _SWEEP_EVERY_S = 3600.0
-# Another process's cache directory untouched for this long is abandoned (its process died).
-_ABANDONED_CACHE_S = 24 * 3600.0
-# A cached copy used this recently is never evicted: a sandbox may be about to mount it.
-_EVICTION_GRACE_S = 600.0
 
 
 class DatabaseStorage:
@@ -44,9 +37,9 @@ class DatabaseStorage:
     the new one, whole. A reader that outlives a replacement gets ``FileChanged``.
 
     ``local_file`` copies a file into this process's cache directory (under
-    ``cache_dir``), named by its key and content hash: a changed file is fetched
-    again, an unchanged one never. The cache is bounded by ``cache_max_bytes``,
-    oldest use first, sparing copies used in the last ten minutes.
+    ``cache_dir``; ``ContentCache``), named by its key and content hash: a changed
+    file is fetched again, an unchanged one never. The cache is bounded by
+    ``cache_max_bytes``, oldest use first, sparing copies used in the last ten minutes.
 
     Its connections are not the caller's session's: write files before the
     session writes rows (as publishing and submitting do). On SQLite, a session
@@ -56,12 +49,8 @@ class DatabaseStorage:
     def __init__(self, engine: Engine, *, cache_dir: Path | None = None, cache_max_bytes: int = 2 << 30,
                  chunk_size: int = CHUNK):
         self.engine = engine
-        self.cache_root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "heldout-cache"
-        self.cache_max_bytes = cache_max_bytes
+        self.cache = ContentCache(cache_dir, cache_max_bytes)
         self.chunk_size = chunk_size
-        self._lock = threading.Lock()
-        self._cache: Path | None = None
-        self._cache_pid: int | None = None
         self._last_sweep: float | None = None
 
     # --- writing -------------------------------------------------------------------------------------------
@@ -154,6 +143,19 @@ class DatabaseStorage:
     def exists(self, key: str) -> bool:
         return self._row(key) is not None
 
+    def keys(self) -> Iterator[str]:
+        with self.engine.connect() as connection:
+            keys = connection.scalars(select(_files.c.key).where(
+                ~_files.c.key.startswith(_PARTIAL, autoescape=True))).all()
+        yield from keys
+
+    def stat(self, key: str) -> tuple[int, str | None] | None:
+        row = self._row(key)
+        return None if row is None else (row.size, row.sha256)
+
+    def check(self) -> None:
+        """The database itself is checked at start-up (``check_database``)."""
+
     def delete(self, key: str) -> None:
         self._check(key)
         with self.engine.begin() as connection:
@@ -169,91 +171,22 @@ class DatabaseStorage:
 
     # --- the local cache -----------------------------------------------------------------------------------
 
+    @property
+    def cache_root(self) -> Path:
+        return self.cache.cache_root
+
     def local_file(self, key: str) -> Path:
         """A copy of the file in this process's cache, fetched unless the same content is already there."""
         for _attempt in range(3):
             row = self._row(key)
             if row is None:
                 raise FileNotFoundError(f"no stored file {key!r}")
-            cache = self._cache_dir()
-            target = cache / _cache_name(key, row.sha256)
-            if target.is_file():
-                now = time.time()
-                os.utime(target, (now, now))  # last use, for eviction
-                os.utime(cache, (now, now))  # this cache is alive
-                return target
             try:
-                self._fetch(key, row, target)
+                return self.cache.get(key, row.sha256, lambda row=row: io.BufferedReader(
+                    _ChunkReader(self.engine, key, row), buffer_size=row.chunk_size), sha256=row.sha256)
             except FileChanged:
                 continue  # replaced while we read it: fetch the new one
-            self._evict(keep=target)
-            return target
         raise FileChanged(f"{key!r} kept changing while it was being fetched")
-
-    def _fetch(self, key: str, row, target: Path) -> None:  # noqa: ANN001
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".fetch-")
-        try:
-            digest = hashlib.sha256()
-            with os.fdopen(fd, "wb") as out, io.BufferedReader(_ChunkReader(self.engine, key, row),
-                                                               buffer_size=row.chunk_size) as source:
-                while data := source.read(row.chunk_size):
-                    digest.update(data)
-                    out.write(data)
-            if digest.hexdigest() != row.sha256:
-                raise FileChanged(f"{key!r} does not match its sha256")
-            os.chmod(tmp_name, 0o644)  # sandboxes mount it read-only as an unprivileged user
-            os.replace(tmp_name, target)
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
-
-    def _cache_dir(self) -> Path:
-        """This process's own cache directory, made on first use (again after a fork)."""
-        with self._lock:
-            pid = os.getpid()
-            if self._cache is None or self._cache_pid != pid or not self._cache.is_dir():
-                self.cache_root.mkdir(parents=True, exist_ok=True)
-                self._remove_abandoned()
-                self._cache = Path(tempfile.mkdtemp(prefix=f"files-{pid}-", dir=self.cache_root))
-                os.chmod(self._cache, 0o755)
-                self._cache_pid = pid
-                atexit.register(shutil.rmtree, self._cache, ignore_errors=True)
-            return self._cache
-
-    def _remove_abandoned(self) -> None:
-        # Processes on other hosts may share this directory, so pids say nothing: age does.
-        cutoff = time.time() - _ABANDONED_CACHE_S
-        for entry in os.scandir(self.cache_root):
-            try:
-                if entry.name.startswith("files-") and entry.is_dir() and entry.stat().st_mtime < cutoff:
-                    shutil.rmtree(entry.path, ignore_errors=True)
-            except OSError:
-                continue
-
-    def _evict(self, *, keep: Path) -> None:
-        entries = []
-        for entry in os.scandir(keep.parent):
-            if entry.name.startswith("."):
-                continue
-            try:
-                stat = entry.stat()
-            except OSError:
-                continue
-            entries.append((stat.st_mtime, stat.st_size, Path(entry.path)))
-        total = sum(size for _, size, _ in entries)
-        now = time.time()
-        for used, size, path in sorted(entries):
-            if total <= self.cache_max_bytes:
-                break
-            if path == keep or now - used < _EVICTION_GRACE_S:
-                continue
-            path.unlink(missing_ok=True)
-            total -= size
-
-
-def _cache_name(key: str, sha256: str) -> str:
-    suffix = PurePosixPath(key).suffix
-    return f"{hashlib.sha256(key.encode()).hexdigest()[:16]}-{sha256}{suffix if len(suffix) <= 16 else ''}"
 
 
 def _delete_files(connection: Connection, where) -> None:  # noqa: ANN001

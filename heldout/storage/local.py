@@ -6,10 +6,11 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from heldout.storage.base import CHUNK, TooLarge, check_key
+from heldout.storage.base import _KEY, CHUNK, TooLarge, check_key
 
 
 class LocalStorage:
@@ -65,6 +66,29 @@ class LocalStorage:
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def keys(self) -> Iterator[str]:
+        if not self.root.is_dir():
+            return
+        for path in self.root.rglob("*"):
+            name = path.relative_to(self.root).as_posix()
+            if path.is_file() and not path.name.startswith(".") and _KEY.match(name):
+                yield name
+
+    def stat(self, key: str) -> tuple[int, str | None] | None:
+        """(size, sha256): the hash is computed, reading the file."""
+        try:
+            with self.open(key) as handle:
+                digest, size = hashlib.sha256(), 0
+                while data := handle.read(CHUNK):
+                    digest.update(data)
+                    size += len(data)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        return size, digest.hexdigest()
+
+    def check(self) -> None:
+        """Nothing to check: the directory is made when the first file is written."""
 
     def delete(self, key: str) -> None:
         path = self._path(key)

@@ -80,16 +80,6 @@ def grace(svc) -> Learner:
     return make_learner(svc, "grace")
 
 
-@pytest.fixture
-def sqlite_only(tmp_path, sqlite_template) -> str:
-    """A SQLite database for modules where the database is beside the point (see their ``database_url``)."""
-    import shutil
-
-    path = tmp_path / "heldout.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    return f"sqlite:///{path}"
-
-
 # -- the `heldout` client against the app served over real HTTP on a thread ---------------------------------------
 
 @pytest.fixture

@@ -27,7 +27,7 @@ import yaml
 from heldout import commands
 from heldout.cli import build_parser
 from heldout.config import Settings
-from tests.conftest import require
+from tests.conftest import REDIS_URL, require
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -434,3 +434,45 @@ def test_every_bind_mount_source_lies_under_the_data_dir_or_tmpdir(tmp_path, mon
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+# --- the S3 bucket at start-up: one line naming the variable to fix --------------------------------------------
+
+@pytest.fixture
+def heldout_here(heldout_cli):  # noqa: ANN201
+    assert heldout_cli("db", "upgrade").returncode == 0
+    return heldout_cli
+
+
+def test_a_missing_bucket_is_one_line_naming_heldout_s3_bucket(heldout_here, s3_bucket):
+    from tests.s3_server import s3_env
+
+    line = problem(heldout_here("health", **{**s3_env(s3_bucket), "HELDOUT_S3_BUCKET": "heldout-no-such-bucket"}))
+    assert "there is no bucket 'heldout-no-such-bucket'" in line and "HELDOUT_S3_BUCKET" in line
+    passed = heldout_here("health", **s3_env(s3_bucket))  # the bucket that exists
+    assert passed.returncode == 0 and ", s3 storage, " in passed.stdout, passed.stderr
+
+
+def test_wrong_credentials_are_one_line_naming_the_aws_variables(heldout_here, tmp_path):
+    from tests.s3_server import MotoServer, s3_env, s3_settings
+
+    server = MotoServer(tmp_path / "moto-auth.log", authenticated_after=0)  # checks every request's credentials
+    try:
+        line = problem(heldout_here("health", **s3_env(s3_settings(server.url, "heldout-files",
+                                                                     access_key="AKIAWRONG"))))
+    finally:
+        server.stop()
+    assert "refused the credentials" in line and "AWS_ACCESS_KEY_ID" in line and "AWS_SECRET_ACCESS_KEY" in line
+
+
+def test_an_unreachable_endpoint_is_one_line_naming_heldout_s3_endpoint_url(heldout_here):
+    from tests.s3_server import free_port, s3_env, s3_settings
+
+    nowhere = s3_env(s3_settings(f"http://127.0.0.1:{free_port()}", "heldout-files"))
+    line = problem(heldout_here("health", **nowhere))
+    assert f"cannot reach the S3 endpoint at {nowhere['HELDOUT_S3_ENDPOINT_URL']}" in line
+    assert "HELDOUT_S3_ENDPOINT_URL" in line
+    # The web server, the worker and loading challenges check it before they start, the same way.
+    assert "HELDOUT_S3_ENDPOINT_URL" in problem(heldout_here("serve", "--port", str(free_port()), **nowhere))
+    assert "HELDOUT_S3_ENDPOINT_URL" in problem(heldout_here("worker", **nowhere,
+                                                             HELDOUT_REDIS_URL=REDIS_URL))

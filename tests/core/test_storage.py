@@ -1,4 +1,5 @@
-"""Storage: one behaviour suite, run against every backend (local files; the database on SQLite and PostgreSQL)."""
+"""Storage: one behaviour suite, run against every backend (local files; the database on SQLite and PostgreSQL;
+an S3 bucket on a real S3 API server, moto's, started by the tests)."""
 
 from __future__ import annotations
 
@@ -13,20 +14,26 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, insert, select
 
-import heldout.storage.database as database_storage
+import heldout.storage.cache as storage_cache
 from heldout.config import Settings
 from heldout.db import make_engine
 from heldout.models import StoredFile, StoredFileChunk, utcnow
 from heldout.storage import CHUNK, DatabaseStorage, FileChanged, LocalStorage, TooLarge, make_storage
+from heldout.storage.s3 import MIN_PART, S3Storage, make_client
 from tests.conftest import database_url_for
 
 MiB = 1024 * 1024
 
 
-@pytest.fixture(params=["local", "database-sqlite", "database-postgresql"])
+@pytest.fixture(params=["local", "database-sqlite", "database-postgresql", "s3"])
 def storage(request, tmp_path, sqlite_template, postgres_database_url):  # noqa: ANN001, ANN201
     if request.param == "local":
         yield LocalStorage(tmp_path / "files")
+        return
+    if request.param == "s3":
+        # The smallest part S3 allows, so the files below span several parts.
+        yield S3Storage.from_settings(request.getfixturevalue("s3_bucket"), cache_dir=tmp_path / "cache",
+                                      part_size=MIN_PART)
         return
     url = database_url_for(request.param.split("-")[1], tmp_path, sqlite_template, postgres_database_url)
     engine = make_engine(url)
@@ -68,7 +75,11 @@ def _expected(total: int, byte: bytes = b"x") -> bytes:
 
 
 def _files_left(storage) -> list:  # noqa: ANN001
-    """Everything the backend keeps: files on disk, or rows."""
+    """Everything the backend keeps: files on disk, rows, or objects (and multipart uploads never finished)."""
+    if isinstance(storage, S3Storage):
+        objects = storage.client.list_objects_v2(Bucket=storage.bucket).get("Contents", [])
+        uploads = storage.client.list_multipart_uploads(Bucket=storage.bucket).get("Uploads", [])
+        return sorted(o["Key"] for o in objects) + [f"unfinished upload {u['Key']}" for u in uploads]
     if isinstance(storage, LocalStorage):
         return sorted(p.relative_to(storage.root).as_posix() for p in storage.root.rglob("*") if p.is_file()) \
             if storage.root.exists() else []
@@ -174,7 +185,7 @@ def test_a_reader_of_a_replaced_file_never_gets_a_mix(storage):
     try:
         rest = handle.read()
     except FileChanged:
-        rest = None  # the database's answer: the old chunks are gone
+        rest = None  # the database's and S3's answer: the old chunks, or the ETag, are gone
     handle.close()
     assert first == old[:MiB]
     if rest is not None:  # a local file: the open handle keeps the old inode
@@ -254,7 +265,7 @@ def test_the_cache_is_refetched_when_its_copy_disappears(db_storage):
 
 
 def test_the_cache_is_bounded_oldest_use_first(db_storage, monkeypatch):
-    monkeypatch.setattr(database_storage, "_EVICTION_GRACE_S", 0.0)
+    monkeypatch.setattr(storage_cache, "_EVICTION_GRACE_S", 0.0)
     for i in range(5):
         db_storage.save_stream(f"f{i}.bin", io.BytesIO(bytes([i]) * MiB))
     paths = []
@@ -309,3 +320,96 @@ def test_the_backend_is_chosen_by_configuration(tmp_path):
     assert isinstance(database, DatabaseStorage) and database.cache_root == tmp_path / "data" / "cache"
     assert str(database.engine.url) == base["HELDOUT_DATABASE_URL"]
     database.engine.dispose()
+
+
+# --- heldout storage migrate: every file to another backend, verified, resumable -------------------------------
+
+FILES = {"challenges/tiny/train.csv": _expected(6 * MiB + 11),  # more than one S3 part
+         "challenges/tiny/solution.csv": b"id,y\n1,2\n", "uploads/7/empty.csv": b"",
+         "submissions/3/predict.py": b"print('hi')\n"}
+
+
+@pytest.fixture
+def site_env(tmp_path, sqlite_only, request) -> dict:  # noqa: ANN001
+    """What a site's processes see: a database, a data directory, and an S3 bucket (not yet used)."""
+    from tests.s3_server import s3_env
+
+    bucket = {k: v for k, v in s3_env(request.getfixturevalue("s3_bucket")).items() if k != "HELDOUT_STORAGE"}
+    return {"HELDOUT_DATA_DIR": str(tmp_path / "data"), "HELDOUT_DATABASE_URL": sqlite_only,
+            "HELDOUT_SECRET_KEY": "x", **bucket}
+
+
+def _backend(env: dict, kind: str):  # noqa: ANN202
+    return make_storage(Settings.from_env({**env, "HELDOUT_STORAGE": kind}))
+
+
+@pytest.mark.parametrize("source, target", [("local", "s3"), ("s3", "database"), ("database", "local")])
+def test_migrate_copies_every_file_verified_and_a_second_run_only_what_is_missing(heldout_cli, site_env, source,
+                                                                                   target):
+    origin = _backend(site_env, source)
+    for key, data in FILES.items():
+        origin.save_stream(key, io.BytesIO(data))
+    run = lambda: heldout_cli("storage", "migrate", "--to", target, **site_env, HELDOUT_STORAGE=source)  # noqa: E731
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert f"{source} -> {target}: copied 4 file(s) ({sum(map(len, FILES.values())):,} bytes), 0 already there" \
+        in first.stdout
+    destination = _backend(site_env, target)
+    assert sorted(destination.keys()) == sorted(FILES)
+    for key, data in FILES.items():
+        assert destination.open(key).read() == data
+        assert destination.stat(key) == (len(data), hashlib.sha256(data).hexdigest())
+
+    # Interrupted, or the site went on while it ran: one file never arrived, one changed since, one is new.
+    destination.delete("uploads/7/empty.csv")
+    origin.save_stream("challenges/tiny/solution.csv", io.BytesIO(b"id,y\n1,3\n"))
+    origin.save_stream("uploads/8/late.csv", io.BytesIO(b"late"))
+    second = run()
+    assert second.returncode == 0, second.stderr
+    assert sorted(line.split()[1] for line in second.stdout.splitlines() if line.startswith("copied ")
+                  and "file(s)" not in line) == ["challenges/tiny/solution.csv", "uploads/7/empty.csv",
+                                                 "uploads/8/late.csv"]
+    assert "copied 3 file(s)" in second.stdout and "2 already there with the same sha256, 0 failed" in second.stdout
+    assert destination.open("challenges/tiny/solution.csv").read() == b"id,y\n1,3\n"
+    assert "copied 0 file(s) (0 bytes), 5 already there" in run().stdout
+    # Nothing was taken from the source.
+    assert sorted(origin.keys()) == sorted([*FILES, "uploads/8/late.csv"])
+
+
+def test_a_copy_that_does_not_verify_is_reported_and_retried_by_the_next_run(site_env, monkeypatch):
+    from heldout.storage.transfer import copy_all
+
+    origin, destination = _backend(site_env, "local"), _backend(site_env, "database")
+    for key, data in FILES.items():
+        origin.save_stream(key, io.BytesIO(data))
+    real_save = destination.save_stream
+
+    def garbling(key, stream, **kw):  # noqa: ANN001, ANN202 - a disk or a network that flips bits
+        data = bytearray(stream.read())
+        if key.endswith("train.csv"):
+            data[1000] ^= 0xFF
+        return real_save(key, io.BytesIO(bytes(data)), **kw)
+
+    monkeypatch.setattr(destination, "save_stream", garbling)
+    report = copy_all(origin, destination)
+    assert (report.copied, report.present) == (3, 0)
+    ((key, problem),) = report.failed
+    assert key == "challenges/tiny/train.csv" and "sha256" in problem
+    monkeypatch.undo()
+    again = copy_all(origin, destination)
+    assert (again.copied, again.present, again.failed) == (1, 3, [])
+    assert destination.open(key).read() == FILES[key]
+
+
+def test_migrate_refuses_a_target_it_cannot_use_in_one_line(heldout_cli, site_env):
+    def line(*args: str, **env: str) -> str:
+        done = heldout_cli("storage", "migrate", *args, **{**site_env, **env})
+        assert done.returncode in (1, 2) and "Traceback" not in done.stderr, done.stderr
+        return done.stderr.strip().splitlines()[-1]
+
+    assert "already in local storage" in line("--to", "local")
+    no_bucket = {k: "" for k in site_env if k.startswith("HELDOUT_S3_")}
+    assert "--to s3 needs HELDOUT_S3_BUCKET" in line("--to", "s3", **no_bucket)
+    assert "there is no bucket 'heldout-gone'" in line("--to", "s3", HELDOUT_S3_BUCKET="heldout-gone")
+    assert "invalid choice: 'nfs'" in line("--to", "nfs")

@@ -1,5 +1,6 @@
-"""HELDOUT_STORAGE=database from end to end: the web app keeps every file in the database, and a worker whose
-data directory holds no files at all scores real submissions in a real (bubblewrap) sandbox."""
+"""HELDOUT_STORAGE=database and =s3 from end to end: the web app keeps every file in the database (or an S3
+bucket on a real S3 API server), and a worker whose data directory holds no files at all scores real
+submissions in a real (bubblewrap) sandbox from copies in its cache."""
 
 from __future__ import annotations
 
@@ -16,14 +17,42 @@ from heldout.platform.services.publishing import load_challenge
 from heldout.runner.context import RunnerContext, configure
 from heldout.runner.jobs import score_submission
 from heldout.storage import DatabaseStorage
+from heldout.storage.s3 import S3Storage
 from tests.api.conftest import make_learner
 from tests.bundles import COPY_SAMPLE_PREDICT, perfect_predictions, write_code_bundle, write_tiny_bundle
+from tests.conftest import database_url_for
+from tests.s3_server import s3_env
+
+BACKENDS = {"database": DatabaseStorage, "s3": S3Storage}
 
 
-def _settings(data_dir, database_url: str) -> Settings:  # noqa: ANN001
+# The database on both engines; S3 once (its database is beside the point).
+@pytest.fixture(params=["sqlite-database", "postgresql-database", "postgresql-s3"])
+def backend(request) -> tuple[str, str]:  # noqa: ANN001
+    return tuple(request.param.split("-"))
+
+
+@pytest.fixture
+def database_url(backend, tmp_path, sqlite_template, postgres_database_url) -> str:  # noqa: ANN001
+    return database_url_for(backend[0], tmp_path, sqlite_template, postgres_database_url)
+
+
+@pytest.fixture
+def storage_env(backend, request) -> dict:  # noqa: ANN001
+    """HELDOUT_STORAGE and what it needs: files in the database, or in a fresh S3 bucket."""
+    if backend[1] == "s3":
+        return s3_env(request.getfixturevalue("s3_bucket"))
+    return {"HELDOUT_STORAGE": "database"}
+
+
+def _settings(data_dir, database_url: str, storage_env: dict) -> Settings:  # noqa: ANN001
     return Settings.from_env({"HELDOUT_DATA_DIR": str(data_dir), "HELDOUT_DATABASE_URL": database_url,
-                              "HELDOUT_SECRET_KEY": "test-secret", "HELDOUT_STORAGE": "database",
-                              "HELDOUT_SANDBOX": "bubblewrap"})
+                              "HELDOUT_SECRET_KEY": "test-secret", "HELDOUT_SANDBOX": "bubblewrap", **storage_env})
+
+
+def _dispose(storage) -> None:  # noqa: ANN001
+    if isinstance(storage, DatabaseStorage):
+        storage.engine.dispose()
 
 
 def _files_under(folder) -> list[str]:  # noqa: ANN001
@@ -31,14 +60,14 @@ def _files_under(folder) -> list[str]:  # noqa: ANN001
 
 
 @pytest.fixture
-def web(tmp_path, database_url, fake_redis):  # noqa: ANN001, ANN201
-    app = create_app(_settings(tmp_path / "web", database_url), redis=fake_redis)
+def web(tmp_path, database_url, fake_redis, storage_env):  # noqa: ANN001, ANN201
+    app = create_app(_settings(tmp_path / "web", database_url, storage_env), redis=fake_redis)
     app.config.update(TESTING=True)
     svc = app.extensions["heldout"]
-    assert isinstance(svc.storage, DatabaseStorage)
+    assert isinstance(svc.storage, BACKENDS[storage_env["HELDOUT_STORAGE"]])
     yield app
     svc.engine.dispose()
-    svc.storage.engine.dispose()
+    _dispose(svc.storage)
 
 
 def _submit(client, learner, slug: str, data: bytes, name: str):  # noqa: ANN001, ANN202
@@ -48,7 +77,7 @@ def _submit(client, learner, slug: str, data: bytes, name: str):  # noqa: ANN001
     return response.get_json()["id"]
 
 
-def test_a_worker_with_no_files_scores_from_the_database(tmp_path, web, bwrap_sandbox, fake_redis):
+def test_a_worker_with_no_files_scores_from_the_shared_storage(tmp_path, web, bwrap_sandbox, fake_redis, storage_env):
     svc, client = web.extensions["heldout"], web.test_client()
     tiny = write_tiny_bundle(tmp_path / "tiny")
     code = write_code_bundle(tmp_path / "code")
@@ -63,7 +92,8 @@ def test_a_worker_with_no_files_scores_from_the_database(tmp_path, web, bwrap_sa
 
     worker_dir = tmp_path / "worker"
     worker_dir.mkdir()
-    context = RunnerContext.from_settings(_settings(worker_dir, svc.settings.database_url), redis=fake_redis)
+    context = RunnerContext.from_settings(_settings(worker_dir, svc.settings.database_url, storage_env),
+                                          redis=fake_redis)
     context.sandbox = bwrap_sandbox
     configure(context)
     try:
@@ -75,17 +105,17 @@ def test_a_worker_with_no_files_scores_from_the_database(tmp_path, web, bwrap_sa
             assert scored.status == SubmissionStatus.SCORED and scored.public_score == pytest.approx(0.0, abs=1e-6)
             assert ran.status == SubmissionStatus.SCORED, (ran.error, ran.internal_error, ran.logs)
             assert ran.public_score == pytest.approx(0.1, abs=0.1)  # y = 3x + noise(0.1)
-        # All the worker wrote is its cache: copies fetched from the database, readable by the sandbox user.
+        # All the worker wrote is its cache: copies fetched from the storage, readable by the sandbox user.
         cached = _files_under(worker_dir)
         assert cached and all(name.startswith("cache/files-") for name in cached)
         assert not (worker_dir / "files").exists()
     finally:
         context.close()
         context.sessions.kw["bind"].dispose()
-        context.storage.engine.dispose()
+        _dispose(context.storage)
 
 
-def test_downloads_and_dry_runs_stream_from_the_database(tmp_path, web):
+def test_downloads_and_dry_runs_stream_from_the_shared_storage(tmp_path, web):
     svc, client = web.extensions["heldout"], web.test_client()
     tiny = write_tiny_bundle(tmp_path / "tiny", rows=50_000)  # train.csv spans several 1 MiB chunks
     with svc.sessions() as s:

@@ -1,7 +1,10 @@
 """Workers announce themselves in the database, beat, count their jobs once, and sign off on a clean stop."""
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 from datetime import timedelta
 
@@ -9,6 +12,7 @@ import pytest
 from sqlalchemy import delete, select
 
 from heldout.config import ConfigError, Settings
+from heldout.db import make_engine, make_session_factory
 from heldout.models import SubmissionStatus, Worker, utcnow
 from heldout.runner import claims, registry
 from heldout.runner.context import configure
@@ -17,6 +21,7 @@ from heldout.runner.queue import enqueue_scoring, scoring_queue
 from heldout.runner.sandbox.bubblewrap_backend import BubblewrapSandbox
 from heldout.runner.sandbox.docker_backend import DockerSandbox
 from heldout.runner.worker import run_worker
+from tests.conftest import REDIS_URL
 from tests.factories import make_challenge, make_submission, make_team, make_user
 from tests.fakes import ScriptedSandbox, scored, scripted_context
 
@@ -272,3 +277,73 @@ def test_the_heartbeat_interval_is_read_from_the_environment(tmp_path):
         with pytest.raises(ConfigError, match=message) as info:
             Settings.from_env({**base, "HELDOUT_WORKER_HEARTBEAT_S": bad})
         assert "HELDOUT_WORKER_HEARTBEAT_S" in str(info.value) and "\n" not in str(info.value)
+
+
+# --- a hung worker: `heldout health` fails for it ----------------------------------------------------------------
+
+def test_the_health_check_finds_only_this_hosts_workers_that_stopped_beating_while_alive(context):
+    now = utcnow()
+    # (name, host, pid, seconds since its last beat, stopped cleanly); each beats every 10 s.
+    fleet = [("fresh", "here", 4001, 5, False), ("hung", "here", 4002, 31, False), ("dead", "here", 4003, 31, False),
+             ("elsewhere", "there", 4004, 31, False), ("stopped", "here", 4005, 31, True)]
+    with context.sessions() as s:
+        for name, host, pid, ago, stopped in fleet:
+            identity = registry.WorkerIdentity(name, host, pid, "scripted", "0", heartbeat_s=10)
+            registry.register(s, identity, now=now - timedelta(seconds=ago))
+            if stopped:
+                registry.mark_stopped(s, identity, now=now - timedelta(seconds=ago))
+        s.commit()
+        alive = {4001, 4002, 4004, 4005}
+        hung = registry.hung_workers(s, "here", now=now, alive=lambda pid: pid in alive)
+        # 31 s is more than three beats; "dead" has no process left, "elsewhere" is another host's business.
+        assert [w.name for w in hung] == ["hung"]
+        assert registry.hung_workers(s, "here", now=now - timedelta(seconds=2), alive=lambda pid: True) == []
+
+
+def test_heldout_health_fails_for_a_worker_stopped_by_sigstop_and_passes_once_it_runs_again(
+        tmp_path, postgres_url, real_redis, bwrap_sandbox, heldout_cli):
+    settings = dict(HELDOUT_DATA_DIR=str(tmp_path / "data"), HELDOUT_DATABASE_URL=postgres_url,
+                    HELDOUT_REDIS_URL=REDIS_URL, HELDOUT_SANDBOX="bubblewrap", HELDOUT_WORKER_HEARTBEAT_S="1",
+                    HELDOUT_SECRET_KEY="x")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HELDOUT_")}, **settings}
+
+    def health() -> subprocess.CompletedProcess:  # run here, on the worker's host, as a health check would
+        return heldout_cli("health", **settings)
+
+    def wait_for(check, what: str, timeout_s: float = 60):  # noqa: ANN001, ANN202
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if result := check():
+                return result
+            time.sleep(0.3)
+        pytest.fail(f"timed out waiting for {what}; worker log:\n{(tmp_path / 'worker.log').read_text()[-3000:]}")
+
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "heldout.cli", "worker", "--name", "sleepy"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    engine = make_engine(postgres_url)
+    sessions = make_session_factory(engine)
+    try:
+        wait_for(lambda: _worker(sessions, "sleepy"), "the worker to announce itself")
+        ok = health()
+        assert ok.returncode == 0, ok.stderr
+        worker.send_signal(signal.SIGSTOP)
+        hung = wait_for(lambda: (done := health()).returncode == 1 and done, "heldout health to call it hung")
+        assert "Traceback" not in hung.stderr, hung.stderr
+        (line,) = [line for line in hung.stderr.splitlines() if line.startswith("heldout:")]
+        assert line.startswith(f"heldout: worker sleepy (pid {worker.pid}) is hung: its last heartbeat was ")
+        assert "(it beats every 1 s) though its process is alive" in line
+        worker.send_signal(signal.SIGCONT)
+        wait_for(lambda: health().returncode == 0, "heldout health to pass once the worker beats again")
+        # A worker that died is not hung: its process is gone (the reconciler re-queues what it held).
+        worker.kill()
+        worker.wait(timeout=30)
+        time.sleep(3.5)
+        assert _worker(sessions, "sleepy").stopped_at is None
+        assert health().returncode == 0
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGCONT)
+            worker.kill()
+            worker.wait(timeout=30)
+        engine.dispose()

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from heldout.models import User, Worker, utcnow
 from heldout.platform.services.errors import NotFound
+from heldout.runner.registry import STALE_AFTER_MISSED_BEATS
 
-STALE_AFTER_MISSED_BEATS = 3
 SILENT_CUTOFF = timedelta(days=1)
 STATES = ("alive", "stale", "stopped")
 
