@@ -19,7 +19,7 @@ from heldout.config import Settings
 from heldout.db import make_engine
 from heldout.models import StoredFile, StoredFileChunk, utcnow
 from heldout.storage import CHUNK, DatabaseStorage, FileChanged, LocalStorage, TooLarge, make_storage
-from heldout.storage.s3 import MIN_PART, S3Storage, make_client
+from heldout.storage.s3 import MIN_PART, S3Storage
 from tests.conftest import database_url_for
 
 MiB = 1024 * 1024
