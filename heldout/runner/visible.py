@@ -48,9 +48,9 @@ class VisibleRun:
         return self.failure is None
 
     @classmethod
-    def failed(cls, message: str, result: RunResult | None = None, *, logs: str | None = None,
-               error_detail: dict | None = None) -> "VisibleRun":
-        logs = join_logs(result) if logs is None and result is not None else (logs or "")
+    def failed(cls, message: str, result: RunResult | None = None, *, error_detail: dict | None = None) -> "VisibleRun":
+        """The learner's failure, with everything ``result`` (the participant's run, if there was one) printed."""
+        logs = join_logs(result) if result is not None else ""
         extra: dict[str, Any] = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes,
                                      exit_code=result.exit_code) if result is not None else {}
         return cls(message=message, logs=logs, failure=Outcome.failed(message, error_detail=error_detail, logs=logs,
