@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -227,6 +228,8 @@ class Submission(Base):
         Index("ix_submissions_challenge_final", "challenge_id", "selected_final"),
         # Each team's best public submissions in one index scan: finals chosen automatically at close.
         Index("ix_submissions_team_public", "team_id", "public_score"),
+        # The few host submissions (leaderboard.hosts.host_only_team), without reading every submission.
+        Index("ix_submissions_host_team", "team_id", postgresql_where=text("host"), sqlite_where=text("host")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

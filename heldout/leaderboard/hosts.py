@@ -15,10 +15,11 @@ counts, the shake-up, the group boards and the APIs all inherit the rule.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy.orm import Session, aliased
 
 from heldout.models import Challenge, StudyGroup, Submission, User
 
@@ -50,8 +51,17 @@ def ranked_submissions() -> ColumnElement[bool]:
     return Submission.host.is_(False)
 
 
-def host_only_teams(challenge_ids: Select | Iterable[int]) -> Select:
-    """Teams of these challenges with host submissions and no other: a host's own team, never counted as a team."""
-    ranked = select(Submission.team_id).where(Submission.challenge_id.in_(challenge_ids), ranked_submissions())
-    return (select(Submission.team_id).where(Submission.challenge_id.in_(challenge_ids), Submission.host.is_(True),
-                                             Submission.team_id.not_in(ranked)))
+@functools.cache
+def host_only_teams() -> Select:
+    """Ids of the teams with host submissions and no other: hosts' own teams, never counted among the teams.
+
+    The teams with host submissions come first, each once, from the partial index
+    ``ix_submissions_host_team``; only those few are then checked for a submission of
+    another kind. Callers subtract these from a count (``Team.id IN``, a semi-join):
+    a ``NOT IN`` over the other submissions would be re-run by PostgreSQL for every team.
+    Built once: building it costs several times what running it does.
+    """
+    # "host", not "host IS true": PostgreSQL uses a partial index only for a condition it can match to its own.
+    hosted = select(Submission.team_id).where(Submission.host).distinct().subquery()
+    ranked = aliased(Submission)
+    return select(hosted.c.team_id).where(~exists().where(ranked.team_id == hosted.c.team_id, ~ranked.host))

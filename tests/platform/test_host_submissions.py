@@ -95,8 +95,9 @@ def test_an_admin_is_a_host_and_a_learner_is_not_and_a_later_role_change_rewrite
     session.commit()
     after = score(session, submit(session, storage, challenge, ada), 0.1)
     assert (before.host, after.host) == (False, True)
-    # Ada's learner submission still ranks her team; the one made as a host does not.
+    # Ada's learner submission still ranks her team, which still counts; the one made as a host does not rank.
     assert public_board(session, challenge) == ([(1, ada.username, 0.4)], 1)
+    assert challenge_pages.team_counts(session, [challenge.id]) == {challenge.id: 1}  # the admin's team is not one
 
 
 def test_the_private_board_and_shake_up_chart_leave_the_host_out(session, storage):

@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from heldout.challenges.metrics import UnknownMetric, get_metric
@@ -95,10 +95,17 @@ def team_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
     """Teams per challenge; a host's own team (only host submissions) is not one of them."""
     if not challenge_ids:
         return {}
-    rows = session.execute(select(Team.challenge_id, func.count(Team.id))
-                           .where(Team.challenge_id.in_(challenge_ids), Team.id.not_in(host_only_teams(challenge_ids)))
-                           .group_by(Team.challenge_id))
-    return dict(rows.all())
+    counts = dict(session.execute(select(Team.challenge_id, func.count(Team.id))
+                                  .where(Team.challenge_id.in_(challenge_ids)).group_by(Team.challenge_id)).all())
+    for challenge_id, n in session.execute(_HOST_ONLY_TEAMS, {"ids": list(challenge_ids)}):
+        counts[challenge_id] -= n
+    return counts
+
+
+# Counted apart and subtracted: the few hosts' teams, found from the host submissions alone (leaderboard.hosts).
+_HOST_ONLY_TEAMS = (select(Team.challenge_id, func.count(Team.id))
+                    .where(Team.challenge_id.in_(bindparam("ids", expanding=True)), Team.id.in_(host_only_teams()))
+                    .group_by(Team.challenge_id))
 
 
 @dataclass(frozen=True)
