@@ -173,6 +173,9 @@ def main() -> None:
                 continue
             try:
                 for step, seconds, peak, rss in run(storage, total):
+                    if step == "worker copy" and kind == "local":
+                        print(f"{kind:<20} {step:<13} {'none: local_file is the stored file itself':>36}")
+                        continue
                     moved = MiB if step.startswith("ranged") else total
                     print(f"{kind:<20} {step:<13} {seconds:>8.3f} {moved / MiB / seconds:>8.1f} "
                           f"{peak / MiB:>9.1f} {rss:>8.0f}", flush=True)

@@ -38,6 +38,9 @@ MIN_PART = 5 * MiB
 PART = 8 * MiB
 _MAX_COPY = 5 * 1024 * MiB  # CopyObject's limit; larger objects are copied part by part
 _COPY_PART = 512 * MiB
+# Ranged GETs: the first after a seek, and the largest a sequential read grows to (see _RangeReader).
+_FIRST_WINDOW = 8 * MiB
+_MAX_WINDOW = 256 * MiB
 _PARTIAL_TTL = timedelta(days=1)
 _SWEEP_EVERY_S = 3600.0
 
@@ -380,8 +383,11 @@ class _Upload:
 
 
 class _RangeReader(io.RawIOBase):
-    """A seekable view of one object: a ranged GET from the position read (``If-Match`` its ETag), streamed,
-    and a new one after a seek elsewhere."""
+    """A seekable view of one object, read by ranged GETs (``If-Match`` its ETag), each streamed.
+
+    The first GET after a seek asks for ``_FIRST_WINDOW`` bytes and each one that continues a sequential read
+    twice as many as the last, up to ``_MAX_WINDOW``: a Range request or a seek costs a small GET, a whole
+    download a handful."""
 
     def __init__(self, client, bucket: str, name: str, key: str, head: dict):  # noqa: ANN001
         super().__init__()
@@ -390,6 +396,8 @@ class _RangeReader(io.RawIOBase):
         self._pos = 0
         self._body = None
         self._body_pos = -1
+        self._body_end = -1  # where the open GET's range ends (exclusive)
+        self._window = _FIRST_WINDOW
 
     def readable(self) -> bool:
         return True
@@ -410,12 +418,14 @@ class _RangeReader(io.RawIOBase):
     def readinto(self, buffer) -> int:  # noqa: ANN001
         if self._pos >= self._size:
             return 0
-        if self._body is None or self._body_pos != self._pos:
-            self._open_at(self._pos)
-        want = min(len(buffer), self._size - self._pos)
+        if self._body is None or self._body_pos != self._pos or self._pos >= self._body_end:
+            sequential = self._body_pos == self._pos
+            self._window = min(_MAX_WINDOW, self._window * 2) if sequential else _FIRST_WINDOW
+            self._open_at(self._pos, min(self._size, self._pos + self._window))
+        want = min(len(buffer), self._body_end - self._pos)
         try:
             data = self._body.read(want)
-        except Exception as exc:  # noqa: BLE001 - a dropped connection: go on from here with a new GET
+        except Exception as exc:  # noqa: BLE001 - a dropped connection: the next read starts a new GET
             self._drop()
             raise FileChanged(f"reading {self._key!r} failed: {_reason(exc)}") from None
         if not data:
@@ -425,13 +435,13 @@ class _RangeReader(io.RawIOBase):
         self._body_pos = self._pos
         return len(data)
 
-    def _open_at(self, start: int) -> None:
+    def _open_at(self, start: int, end: int) -> None:
         from botocore.exceptions import ClientError
 
         self._drop()
         try:
             answer = self._client.get_object(Bucket=self._bucket, Key=self._name, IfMatch=self._etag,
-                                             Range=f"bytes={start}-{self._size - 1}")
+                                             Range=f"bytes={start}-{end - 1}")
         except ClientError as exc:
             if _status(exc) in (404, 412, 416):
                 raise FileChanged(f"{self._key!r} was replaced or deleted while it was being read") from None
@@ -439,12 +449,12 @@ class _RangeReader(io.RawIOBase):
         if answer.get("ETag") not in (None, self._etag):
             answer["Body"].close()
             raise FileChanged(f"{self._key!r} was replaced or deleted while it was being read")
-        self._body, self._body_pos = answer["Body"], start
+        self._body, self._body_pos, self._body_end = answer["Body"], start, end
 
     def _drop(self) -> None:
         if self._body is not None:
             _quietly(self._body.close)
-        self._body, self._body_pos = None, -1
+        self._body, self._body_end = None, -1
 
     def close(self) -> None:
         self._drop()
