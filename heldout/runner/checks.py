@@ -1,7 +1,7 @@
 """"Check my file" for code and policies: the visible run of a submission, alone, as a short job on a worker.
 
 The web host has no sandbox: it stores the upload, queues :func:`check_code`
-on the checks queue (which workers take before any scoring job) and waits for
+at the front of the scoring queue (workers take it before any scoring job) and waits for
 its answer (:func:`wait_for_check`). The job performs exactly the visible run
 of a real submission (``execute.visible_code_run`` or
 ``reinforcement.visible_policy_run``), with the time limit cut to

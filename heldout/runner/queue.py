@@ -16,8 +16,9 @@ log = logging.getLogger(__name__)
 
 QUEUE_NAME = "heldout-scoring"
 JOB_TIMEOUT_S = 3600  # RQ's own timeout is a soft backstop; the sandbox enforces the real limits.
-# "Check my file" for code: short jobs someone is waiting for, so workers take them before any scoring job.
-CHECK_QUEUE_NAME = "heldout-checks"
+# "Check my file" for code: short jobs someone is waiting for, put at the front of the scoring queue so that
+# workers take them before any scoring job. (One queue, not two: an RQ worker blocked on several queues
+# ignores SIGTERM until its wait ends, which would make every worker slow to stop.)
 CHECK_JOB_TIMEOUT_S = 300
 CHECK_RESULT_TTL_S = 600
 
@@ -34,15 +35,6 @@ def connect_redis(url: str | None, *, embedded_server=None) -> Redis:  # noqa: A
 
 def scoring_queue(connection: Redis) -> Queue:
     return Queue(QUEUE_NAME, connection=connection, default_timeout=JOB_TIMEOUT_S)
-
-
-def checks_queue(connection: Redis) -> Queue:
-    return Queue(CHECK_QUEUE_NAME, connection=connection, default_timeout=CHECK_JOB_TIMEOUT_S)
-
-
-def worker_queues(connection: Redis) -> list[Queue]:
-    """What a worker listens to, in order of precedence."""
-    return [checks_queue(connection), scoring_queue(connection)]
 
 
 def job_id_for(submission_id: int, attempt: int) -> str:
@@ -92,7 +84,8 @@ def enqueue_check(queue: Queue, check_id: str, challenge_id: int, file_key: str,
 
     Nothing in the database tracks a check: if Redis loses it, the learner who waits is told to try again."""
     return queue.enqueue("heldout.runner.checks.check_code", challenge_id, file_key, filename, check_id,
-                         job_id=f"check-{check_id}", result_ttl=CHECK_RESULT_TTL_S, failure_ttl=CHECK_RESULT_TTL_S)
+                         job_id=f"check-{check_id}", at_front=True, job_timeout=CHECK_JOB_TIMEOUT_S,
+                         result_ttl=CHECK_RESULT_TTL_S, failure_ttl=CHECK_RESULT_TTL_S)
 
 
 def queued_job_ids(queue: Queue) -> set[str]:

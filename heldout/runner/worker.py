@@ -18,7 +18,7 @@ from heldout.db import session_scope
 from heldout.logs import bind, bound_fields, unbind
 from heldout.runner import registry
 from heldout.runner.context import RunnerContext, configure
-from heldout.runner.queue import scoring_queue, worker_queues
+from heldout.runner.queue import scoring_queue
 from heldout.runner.reconciler import reconcile
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class ReconcilerThread(threading.Thread):
 
 def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s: float | None = None,
                name: str | None = None) -> None:
-    """Work the checks queue and the scoring queue (on the calling thread: RQ installs signal handlers)."""
+    """Work the scoring queue (on the calling thread: RQ installs signal handlers)."""
     name = name or uuid.uuid4().hex  # what RQ would pick; known here so every log line can carry it
     log_binding = bind(worker=name)
     configure(context)
@@ -66,8 +66,8 @@ def run_worker(context: RunnerContext, *, burst: bool = False, reconcile_every_s
         thread = ReconcilerThread(context, reconcile_every_s or context.settings.reconcile_interval_s)
         thread.start()
     try:
-        # Checks first: a learner is waiting for each, and each is short (runner.checks).
-        SimpleWorker(worker_queues(context.redis), connection=context.redis, name=name).work(
+        # One queue: checks (runner.checks) are put at its front, scoring jobs at its back.
+        SimpleWorker([queue], connection=context.redis, name=name).work(
             burst=burst, logging_level="WARNING", with_scheduler=False)
     finally:
         if thread is not None:

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from heldout.models import Submission
 from heldout.platform.services.publishing import load_challenge
 from heldout.runner.context import RunnerContext, configure
-from heldout.runner.queue import checks_queue
+from heldout.runner.queue import scoring_queue
 from tests.bundles import COPY_SAMPLE_PREDICT, write_code_bundle
 from tests.platform.conftest import csrf_token
 
@@ -61,7 +61,7 @@ def check(app, svc, fake_redis, bwrap_sandbox, challenges, ada):
                                           data={"file": (io.BytesIO(source.encode()), name)})
         waiting = threading.Thread(target=lambda: answer.update(response=request()))
         waiting.start()
-        queue = checks_queue(fake_redis)
+        queue = scoring_queue(fake_redis)
         deadline = time.monotonic() + 30
         while waiting.is_alive() and queue.count == 0 and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -54,7 +54,7 @@ def check_submission(storage: Storage, challenge: Challenge, *, stream: BinaryIO
                      max_bytes: int, queue=None) -> CheckResult:  # noqa: ANN001
     """Check a file as a submission to ``challenge``; raises InvalidSubmission saying what to fix.
 
-    ``queue``: the checks queue (``runner.queue.checks_queue``), for code challenges."""
+    ``queue``: the scoring queue, where a code challenge's check is queued (at its front)."""
     filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
     if not filename:
         raise ServiceError("Choose a file to check.", field="file")

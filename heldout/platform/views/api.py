@@ -37,7 +37,6 @@ from heldout.platform.views.serialize import (
     submission_json,
     team_json,
 )
-from heldout.runner.queue import checks_queue
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 answer_in_native_shape(bp)
@@ -191,7 +190,7 @@ def check(slug: str):  # noqa: ANN201
     try:
         result = checks.check_submission(services().storage, challenge, stream=upload.stream,
                                          filename=upload.filename or "submission.csv", max_bytes=limit,
-                                         queue=checks_queue(services().redis))
+                                         queue=services().queue)
     except checks.InvalidSubmission as exc:
         # The dry run worked; its verdict is "no". That is an answer, not an error of the request.
         return jsonify({"ok": False, "message": exc.message, "details": exc.details or {}})

@@ -15,7 +15,6 @@ from heldout.platform.context import db, me, services
 from heldout.platform.services import catalog, checks, leaderboards, submissions
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.views.serialize import submission_json
-from heldout.runner.queue import checks_queue
 
 bp = Blueprint("submissions", __name__)
 
@@ -76,7 +75,7 @@ def check(slug: str):  # noqa: ANN201
             raise ServiceError("Choose a file to check.", field="file")
         result = checks.check_submission(services().storage, challenge, stream=upload.stream,
                                          filename=upload.filename, max_bytes=_upload_limit(challenge),
-                                         queue=checks_queue(services().redis))
+                                         queue=services().queue)
     except ServiceError as exc:
         if _wants_json():
             return jsonify(exc.to_dict()), exc.status
