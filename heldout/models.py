@@ -58,6 +58,14 @@ class Base(DeclarativeBase):
     pass
 
 
+class LeaderboardMode(enum.StrEnum):
+    """How a challenge's public board shows scores (heldout.leaderboard.modes says what each does)."""
+
+    CLASSIC = "classic"
+    ROUNDED = "rounded"
+    LADDER = "ladder"
+
+
 class SubmissionStatus(str, enum.Enum):
     QUEUED = "queued"
     RUNNING = "running"

@@ -18,13 +18,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Sequence
 
 from heldout.leaderboard.ranking import Entry, best_entry
+from heldout.models import LeaderboardMode
 
-MODES = ("classic", "rounded", "ladder")
+MODES = tuple(mode.value for mode in LeaderboardMode)
 
 
 @dataclass(frozen=True)
 class BoardMode:
-    name: str
+    name: LeaderboardMode  # a mode's name ("classic", ...) is taken too
     greater_is_better: bool
     display_precision: int
     digits: int | None = None
@@ -33,15 +34,16 @@ class BoardMode:
     def __post_init__(self) -> None:
         if self.name not in MODES:
             raise ValueError(f"leaderboard mode must be one of {', '.join(MODES)}, not {self.name!r}")
-        if self.name == "rounded" and (self.digits is None or self.digits < 0):
+        object.__setattr__(self, "name", LeaderboardMode(self.name))
+        if self.name is LeaderboardMode.ROUNDED and (self.digits is None or self.digits < 0):
             raise ValueError("the rounded leaderboard needs digits >= 0")
-        if self.name == "ladder" and not (self.step and self.step > 0):
+        if self.name is LeaderboardMode.LADDER and not (self.step and self.step > 0):
             raise ValueError("the ladder leaderboard needs a step greater than 0")
 
     @classmethod
     def of(cls, challenge) -> "BoardMode":  # noqa: ANN001 - a Challenge, or anything with its fields
         rules = (challenge.rules or {}).get("leaderboard") or {}
-        return cls(name=challenge.leaderboard_mode or rules.get("mode") or "classic",
+        return cls(name=challenge.leaderboard_mode or rules.get("mode") or LeaderboardMode.CLASSIC,
                    greater_is_better=bool(challenge.greater_is_better),
                    display_precision=int(challenge.display_precision if challenge.display_precision is not None else 5),
                    digits=rules.get("digits"), step=rules.get("step"))
@@ -59,9 +61,9 @@ class BoardMode:
     @property
     def precision(self) -> int:
         """Decimals to print a board score with."""
-        if self.name == "rounded":
+        if self.name is LeaderboardMode.ROUNDED:
             return int(self._digits)
-        if self.name == "ladder":
+        if self.name is LeaderboardMode.LADDER:
             # A ladder score is a multiple of the step: print as many decimals as the step has.
             exponent = Decimal(str(self.step)).normalize().as_tuple().exponent
             return max(0, -int(exponent))
@@ -70,23 +72,23 @@ class BoardMode:
     @property
     def shows_interval(self) -> bool:
         """Bootstrap intervals would give back the digits the rounded and ladder modes withhold."""
-        return self.name == "classic"
+        return self.name is LeaderboardMode.CLASSIC
 
     def describe(self) -> str:
         """The mode in one plain sentence, for the rules panel."""
-        if self.name == "rounded":
+        if self.name is LeaderboardMode.ROUNDED:
             return (f"Rounded: scores are rounded to {self.digits} decimal{'s' if self.digits != 1 else ''} "
                     f"before ranking; equal rounded scores go to the earlier submission.")
-        if self.name == "ladder":
+        if self.name is LeaderboardMode.LADDER:
             return (f"Ladder: a team's score moves only when a submission beats it by more than {self.step:g}, "
                     f"and then to a multiple of {self.step:g}.")
         return "Classic: each team's best public score as it is, with its 95% bootstrap interval."
 
     def withheld(self) -> list[tuple[str, str]]:
         """What this mode keeps from the public board and from a team's own pages, and why: (what, why)."""
-        if self.name == "classic":
+        if self.name is LeaderboardMode.CLASSIC:
             return []
-        if self.name == "rounded":
+        if self.name is LeaderboardMode.ROUNDED:
             exact = (f"scores are rounded to {self.digits} decimals so the public board can't be probed")
         else:
             exact = (f"a submission shows only the ladder's value, so gains of {self.step:g} or less found by "
@@ -101,10 +103,10 @@ class BoardMode:
 
         ``entries`` are the team's scored submissions in the order they were made.
         """
-        if self.name == "rounded":
+        if self.name is LeaderboardMode.ROUNDED:
             return best_entry((Entry(e.submission_id, to_digits(e.score, self._digits), e.submitted_at)
                                for e in entries), self.greater_is_better)
-        if self.name == "ladder":
+        if self.name is LeaderboardMode.LADDER:
             return ladder(entries, self._step, self.greater_is_better)
         return best_entry(entries, self.greater_is_better)
 
@@ -116,9 +118,9 @@ class BoardMode:
         Hardt's feedback), so the team learns no more than the board shows.
         ``entries`` are the team's scored submissions in the order they were made.
         """
-        if self.name == "rounded":
+        if self.name is LeaderboardMode.ROUNDED:
             return {e.submission_id: to_digits(e.score, self._digits) for e in entries if math.isfinite(e.score)}
-        if self.name == "ladder":
+        if self.name is LeaderboardMode.LADDER:
             released: dict[int, float] = {}
             shown: Entry | None = None
             for entry in entries:
@@ -132,9 +134,9 @@ class BoardMode:
         """A score the board has not released per submission (a record line), at the board's resolution."""
         if score is None or not math.isfinite(score):
             return score
-        if self.name == "rounded":
+        if self.name is LeaderboardMode.ROUNDED:
             return to_digits(score, self._digits)
-        if self.name == "ladder":
+        if self.name is LeaderboardMode.LADDER:
             return to_step(score, self._step)
         return score
 

@@ -132,6 +132,11 @@ def teams_ahead(session: Session, challenge_id: int, key: float, submitted_at: d
     return session.scalar(query) or 0
 
 
+def best_rank(session: Session, best: TeamBestScore) -> int:
+    """The rank of a best-score row on the whole public board, with the board's tie-breaks."""
+    return teams_ahead(session, best.challenge_id, best.rank_key, best.submitted_at, best.submission_id) + 1
+
+
 def team_rank(session: Session, challenge_id: int, team_id: int | None) -> int | None:
     """The team's rank on the whole public board; None if it has no row."""
     if team_id is None:

@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from heldout.models import utcnow
 from heldout.platform.ratelimit import retry_after_s, retry_message
 from heldout.platform.services.errors import ServiceError
-from heldout.platform.services.submissions import utc_day_start
+from heldout.platform.services.membership import utc_day_start
 
 API_PREFIX = "/api/"
 # The native API's routes (views/api.py); the Kaggle client's share it.

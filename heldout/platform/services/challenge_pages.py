@@ -17,10 +17,12 @@ from heldout.challenges.metrics import UnknownMetric, get_metric
 from heldout.models import Challenge, Submission, Team, User, utcnow
 from heldout.leaderboard.hosts import host_only_teams
 from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.released import released_public_scores
 from heldout.platform.services import catalog, submissions
 from heldout.platform.services.rules import Rules, challenge_rules
 from heldout.platform.services.errors import ServiceError
 from heldout.platform.services.submission_format import SubmissionFormat, submission_format
+from heldout.platform.services.membership import team_for
 from heldout.storage import Storage
 
 SAMPLE_ROWS = 5
@@ -136,7 +138,7 @@ class ChallengePage:
 def challenge_page(session: Session, storage: Storage, challenge: Challenge, user: User | None,
                    now: datetime | None = None) -> ChallengePage:
     now = now or utcnow()
-    team = submissions.team_for(session, challenge, user, create=False) if user is not None else None
+    team = team_for(session, challenge, user, create=False) if user is not None else None
     mine = submissions.team_submissions(session, challenge, user)[:MY_SUBMISSIONS_SHOWN] if team else []
     remaining = submissions.remaining_today(session, challenge, user, now) if user is not None else None
     left = time_left(challenge, now)
@@ -145,7 +147,7 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
         team_count=team_counts(session, [challenge.id]).get(challenge.id, 0),
         metric_summary=metric_summary(challenge.metric), format_columns=format_columns(challenge),
         format=submission_format(challenge), sample=read_sample(storage, challenge), team=team, submissions=mine,
-        remaining=remaining, released=submissions.released_public_scores(session, mine),
+        remaining=remaining, released=released_public_scores(session, mine),
         score_precision=BoardMode.of(challenge).precision,
         rules=challenge_rules(challenge, time_left=left, remaining_today=remaining, now=now),
     )

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heldout.leaderboard.hosts import ranked_submissions
-from heldout.leaderboard.modes import BoardMode, ladder_step
+from heldout.leaderboard.history import board_records
+from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.ranking import Entry
 from heldout.models import Challenge, Submission, User, utcnow
 from heldout.platform.services import leaderboards
-from heldout.platform.services.submissions import team_for
+from heldout.platform.services.membership import team_for
 
 # Enough teams for the picture; a scatter of every team of a huge challenge would only be slower.
 SHAKEUP_POINTS = 2000
@@ -45,7 +45,7 @@ def score_history(session: Session, challenge: Challenge, user: User | None,
         mine = [{"t": _iso(at), "score": released.get(sid), "id": sid} for sid, at, _score in rows]
     top: list[dict] = []
     record, record_at = None, None
-    for at, score in _board_records(session, challenge, mode):
+    for at, score in board_records(session, challenge, mode):
         if record is None or score != record:  # equal scores after the first only tie the record
             record, record_at = score, at
             top.append({"t": _iso(at), "score": score})
@@ -55,47 +55,6 @@ def score_history(session: Session, challenge: Challenge, user: User | None,
     return {"metric": challenge.metric, "greater_is_better": challenge.greater_is_better,
             "precision": mode.precision, "team": mine, "top": top,
             "team_name": team.name if team is not None else None}
-
-
-def _board_records(session: Session, challenge: Challenge, mode: BoardMode):  # noqa: ANN202
-    """(time, score) each time the board's top score matched or beat its best so far."""
-    if mode.name == "classic":
-        yield from session.execute(_record_setters(challenge))
-        return
-    # A rounded or ladder board shows each team's released value, which for the ladder depends on the
-    # team's own history: replay the scored submissions in order (one pass), keeping each team's value.
-    teams: dict[int, Entry | None] = {}
-    best = None
-    for sid, team_id, score, at in session.execute(
-            select(Submission.id, Submission.team_id, Submission.public_score, Submission.created_at)
-            .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None),
-                   ranked_submissions())
-            .order_by(Submission.created_at, Submission.id)):
-        entry = Entry(sid, score, at)
-        if mode.name == "ladder":
-            teams[team_id] = shown = ladder_step(teams.get(team_id), entry, mode.step, mode.greater_is_better)
-            value = shown.score if shown is not None else None
-        else:
-            value = mode.shown(score)
-        if value is not None and (best is None or (value >= best if mode.greater_is_better else value <= best)):
-            best = value
-            yield at, best
-
-
-def _record_setters(challenge: Challenge):  # noqa: ANN202
-    """Scored submissions that matched or beat the best public score so far, in time order.
-
-    The running best is a window function, so the database scans the submissions
-    and only the few record-setters travel to Python.
-    """
-    best_so_far = (func.max if challenge.greater_is_better else func.min)(Submission.public_score).over(
-        order_by=(Submission.created_at, Submission.id), rows=(None, 0))
-    running = (select(Submission.created_at.label("at"), Submission.id.label("id"),
-                      Submission.public_score.label("score"), best_so_far.label("best"))
-               .where(Submission.challenge_id == challenge.id, Submission.public_score.is_not(None),
-                      ranked_submissions()).subquery())
-    return (select(running.c.at, running.c.score).where(running.c.score == running.c.best)
-            .order_by(running.c.at, running.c.id))
 
 
 def shakeup(session: Session, challenge: Challenge, viewer: User | None) -> dict:

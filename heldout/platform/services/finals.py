@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from heldout.leaderboard.best import invalidate_private_board, lock_teams
 from heldout.leaderboard.finals import team_finals
+from heldout.leaderboard.released import released_public_scores
 from heldout.models import (
     Challenge,
     Submission,
@@ -31,7 +32,6 @@ from heldout.platform.services.errors import (
     NotFound,
     ServiceError,
 )
-from heldout.platform.services.submissions import released_public_scores
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,19 @@ from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.public import count_teams, public_leaderboard, team_rank
 from heldout.leaderboard.ranking import statistically_tied_top
 from heldout.leaderboard.standing import Standing, standing
-from heldout.models import Challenge, GroupMembership, PrivateStanding, StudyGroup, Submission, User, utcnow
+from heldout.models import (
+    Challenge,
+    GroupMembership,
+    LeaderboardMode,
+    PrivateStanding,
+    StudyGroup,
+    Submission,
+    User,
+    utcnow,
+)
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
 from heldout.platform.services.groups import get_group
-from heldout.platform.services.submissions import team_for
+from heldout.platform.services.membership import team_for
 
 PER_PAGE = 100
 BOARDS = ("public", "private")
@@ -203,7 +212,7 @@ def public_board(session: Session, challenge: Challenge, viewer: User | None, *,
                                        else None for e in entries])
     return PublicBoard(mode=mode.name, precision=mode.precision, show_ci=mode.shows_interval and
                        any(e.ci_low is not None for e in entries), rows=entries, total=total, page=page,
-                       pages=pages, tied_top=tied, step=mode.step if mode.name == "ladder" else None,
+                       pages=pages, tied_top=tied, step=mode.step if mode.name is LeaderboardMode.LADDER else None,
                        my_page=_my_page(session, challenge, mine, entries, group_id=group_id, private_board=False,
                                         per_page=jump_per_page or per_page))
 

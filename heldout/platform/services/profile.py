@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.leaderboard.public import best_rank
 from heldout.models import ApiToken, Challenge, Submission, Team, TeamBestScore, TeamMembership, User
 from heldout.platform.services import catalog
 
@@ -57,19 +58,6 @@ def entries(session: Session, user: User) -> list[Entry]:
                                 .where(TeamBestScore.challenge_id == challenge_id)) or 0
         out.append(Entry(challenge=challenge, team_name=team.name, submissions=count,
                          best_score=best.public_score if best else None,
-                         rank=public_rank(session, challenge, best) if best else None, teams_ranked=ranked))
+                         rank=best_rank(session, best) if best else None, teams_ranked=ranked))
     order = list(visible)
     return sorted(out, key=lambda e: order.index(e.challenge.id))
-
-
-def public_rank(session: Session, challenge: Challenge, best: TeamBestScore) -> int:
-    """1 + the teams ahead on the public board, with the board's tie-breaks (earlier entry, then lower id)."""
-    score = TeamBestScore.public_score
-    strictly_better = score > best.public_score if challenge.greater_is_better else score < best.public_score
-    earlier = or_(TeamBestScore.submitted_at < best.submitted_at,
-                  and_(TeamBestScore.submitted_at == best.submitted_at,
-                       TeamBestScore.submission_id < best.submission_id))
-    ahead = session.scalar(select(func.count()).select_from(TeamBestScore).where(
-        TeamBestScore.challenge_id == challenge.id,
-        or_(strictly_better, and_(score == best.public_score, earlier))))
-    return (ahead or 0) + 1

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge
 from heldout.platform.services.leaderboards import private_visible
-from heldout.platform.services.submissions import utc_day_start
+from heldout.platform.services.membership import utc_day_start
 from heldout.platform.services.teams import merge_deadline
 
 

@@ -8,8 +8,7 @@ that fails leaves the row for the reconciler.
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
-from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from rq import Queue
@@ -18,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.modes import BoardMode
-from heldout.leaderboard.ranking import Entry
 from heldout.models import (
     Challenge,
+    LeaderboardMode,
     Submission,
     SubmissionKind,
     SubmissionStatus,
@@ -30,16 +29,13 @@ from heldout.models import (
     utcnow,
 )
 from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError
+from heldout.platform.services.membership import team_for, utc_day_start
 from heldout.platform.services.submission_format import submission_format
 from heldout.runner.queue import enqueue_scoring
 from heldout.storage import Storage, TooLarge
 
 # Failed and errored submissions do not use up the day's quota: they earned no score.
 COUNTED = (SubmissionStatus.QUEUED, SubmissionStatus.RUNNING, SubmissionStatus.SCORED)
-
-
-def utc_day_start(now: datetime) -> datetime:
-    return now.astimezone(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def wait_in_words(seconds: float) -> str:
@@ -63,23 +59,6 @@ def daily_limit_message(challenge: Challenge, now: datetime) -> str:
     reset = utc_day_start(now) + timedelta(days=1)
     return (f"Your team has used all {challenge.daily_limit} submissions for today; the count resets at "
             f"{reset:%H:%M} UTC on {reset:%Y-%m-%d}, in {wait_in_words((reset - now).total_seconds())}.")
-
-
-def team_for(session: Session, challenge: Challenge, user: User, *, create: bool = True) -> Team | None:
-    """The user's team in this challenge; a solo entrant gets a team of one."""
-    team = session.scalar(select(Team).join(TeamMembership, TeamMembership.team_id == Team.id)
-                          .where(TeamMembership.challenge_id == challenge.id, TeamMembership.user_id == user.id))
-    if team is not None or not create:
-        return team
-    name = user.username
-    if session.scalar(select(Team.id).where(Team.challenge_id == challenge.id, Team.name == name)) is not None:
-        name = f"{user.username}-{user.id}"
-    team = Team(challenge_id=challenge.id, name=name)
-    session.add(team)
-    session.flush()
-    session.add(TeamMembership(team_id=team.id, challenge_id=challenge.id, user_id=user.id))
-    session.flush()
-    return team
 
 
 def submissions_today(session: Session, team_id: int, now: datetime) -> int:
@@ -201,29 +180,4 @@ def visible_diagnostics(submission: Submission) -> dict | None:
     """
     if submission.status != SubmissionStatus.SCORED or not submission.diagnostics:
         return None
-    return submission.diagnostics if BoardMode.of(submission.challenge).name == "classic" else None
-
-
-def released_public_scores(session: Session, shown: Iterable[Submission]) -> dict[int, float | None]:
-    """The public score each of ``shown`` tells its team, by submission id (see BoardMode.released).
-
-    On a classic board that is the score itself; on rounded and ladder boards
-    it is what the board would show, so a team's own pages and the API give
-    back no digits the leaderboard withholds.
-    """
-    shown = list(shown)
-    released: dict[int, float | None] = {}
-    teams: dict[tuple[int, int], Challenge] = {}
-    for submission in shown:
-        if BoardMode.of(submission.challenge).name == "classic" or submission.public_score is None:
-            released[submission.id] = submission.public_score
-        else:
-            teams[(submission.challenge_id, submission.team_id)] = submission.challenge
-    for (_challenge_id, team_id), challenge in teams.items():
-        entries = [Entry(sid, score, at) for sid, score, at in session.execute(
-            select(Submission.id, Submission.public_score, Submission.created_at)
-            .where(Submission.challenge_id == challenge.id, Submission.team_id == team_id,
-                   Submission.status == SubmissionStatus.SCORED, Submission.public_score.is_not(None))
-            .order_by(Submission.created_at, Submission.id))]
-        released.update(BoardMode.of(challenge).released(entries))
-    return {submission.id: released.get(submission.id) for submission in shown}
+    return submission.diagnostics if BoardMode.of(submission.challenge).name is LeaderboardMode.CLASSIC else None

@@ -1,6 +1,6 @@
 """Teams: create one, invite by link, accept, leave, and merge two teams.
 
-A solo entrant is already a team of one (``submissions.team_for``). Until the
+A solo entrant is already a team of one (``membership.team_for``). Until the
 challenge's team-merge deadline a member can invite others with the team's
 link; accepting brings the acceptor's whole team along, which is a merge. A
 merge must fit the limits: the team size, and the submissions the two teams
@@ -30,12 +30,8 @@ from heldout.platform.services.errors import (
     ServiceError,
 )
 from heldout.platform.services.finals import FinalsView, finals_view
-from heldout.platform.services.submissions import (
-    COUNTED,
-    remaining_today,
-    team_for,
-    utc_day_start,
-)
+from heldout.platform.services.membership import team_for, utc_day_start
+from heldout.platform.services.submissions import COUNTED, remaining_today
 
 MAX_NAME = 80
 

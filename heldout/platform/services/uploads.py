@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from heldout.models import Challenge, Submission, User, utcnow
 from heldout.platform.services import submissions
+from heldout.platform.services.membership import team_for
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.storage import Storage, TooLarge
 
@@ -60,7 +61,7 @@ def start_upload(session: Session, secret_key: str, challenge: Challenge, user: 
                            field="file", code="too_large")
     now = now or utcnow()
     submissions.check_window(challenge, now)
-    submissions.check_quota(session, challenge, submissions.team_for(session, challenge, user, create=False), now)
+    submissions.check_quota(session, challenge, team_for(session, challenge, user, create=False), now)
     token = _signer(secret_key).dumps({"u": user.id, "c": challenge.id, "f": filename,
                                        "n": secrets.token_hex(8)})
     return StagedUpload(token, user.id, challenge.id, filename)

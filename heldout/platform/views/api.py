@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from heldout.leaderboard.released import released_public_scores
 from heldout.platform.api_errors import answer_in_native_shape
 from heldout.platform.context import api_user, db, services
 from heldout.platform.openapi import openapi_document
@@ -203,7 +204,7 @@ def list_submissions(slug: str):  # noqa: ANN201
     challenge = catalog.get_challenge(db(), user, slug)
     page = paginate(submissions.team_submissions(db(), challenge, user), _int_arg("page", 1),
                     _int_arg("per_page", 50))
-    released = submissions.released_public_scores(db(), page.items)
+    released = released_public_scores(db(), page.items)
     return jsonify({"challenge": slug, "remaining_today": submissions.remaining_today(db(), challenge, user),
                     "submissions": [_with_urls(submission_json(s, released=released)) for s in page.items],
                     "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})

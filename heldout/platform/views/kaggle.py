@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, jsonify, redirect, request, url_for
 
 from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.released import released_public_scores
 from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
 from heldout.platform.api_errors import answer_in_kaggle_shape
 from heldout.platform.context import api_user, db, services
@@ -141,7 +142,7 @@ def _competition_json(challenge: Challenge, *, team_count: int, entry=None) -> d
 def _submission_json(submission: Submission, released: dict[int, float | None] | None = None) -> dict:
     challenge = submission.challenge
     if released is None:
-        released = submissions.released_public_scores(db(), [submission])
+        released = released_public_scores(db(), [submission])
     body = {
         "ref": submission.id, "totalBytes": submission.file_size, "date": _date(submission.created_at),
         "description": submission.message, "errorDescription": submission.error or "",
@@ -262,7 +263,7 @@ def list_submissions():  # noqa: ANN201
     number, size = _page(body, 20)
     _str(body, "group"), _str(body, "sortBy")  # accepted for compatibility; newest first is the only order
     page = paginate(submissions.team_submissions(db(), challenge, user), number, size)
-    released = submissions.released_public_scores(db(), page.items)
+    released = released_public_scores(db(), page.items)
     return jsonify({"submissions": [_submission_json(s, released) for s in page.items],
                     "nextPageToken": _next_token(page)})
 

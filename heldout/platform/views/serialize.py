@@ -9,12 +9,13 @@ from flask import url_for
 from sqlalchemy.orm import object_session
 
 from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.released import released_public_scores
 from heldout.models import Challenge, Submission
 from heldout.platform.services import leaderboards
 from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
 from heldout.platform.services.checks import CheckResult
 from heldout.platform.services.rules import Rules
-from heldout.platform.services.submissions import released_public_scores, visible_diagnostics
+from heldout.platform.services.submissions import visible_diagnostics
 from heldout.platform.services.teams import TeamView
 
 

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from flask_login import login_required
 
 from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.released import released_public_scores
 from heldout.models import Challenge
 from heldout.platform.context import db, me, services
 from heldout.platform.services import catalog, checks, leaderboards, submissions
@@ -105,7 +106,7 @@ def show(submission_id: int):  # noqa: ANN201
                            position=submissions.queue_position(db(), submission),
                            private_visible=leaderboards.private_visible(submission.challenge),
                            diagnostics=submissions.visible_diagnostics(submission),
-                           public_score=submissions.released_public_scores(db(), [submission])[submission.id],
+                           public_score=released_public_scores(db(), [submission])[submission.id],
                            shows_interval=BoardMode.of(submission.challenge).shows_interval,
                            log_chars=LOG_CHARS_SHOWN)
 
