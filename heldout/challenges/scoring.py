@@ -30,8 +30,8 @@ from .diagnostics import public_diagnostics
 from .errors import BundleError, SubmissionError
 from .metrics import Metric, UndefinedMetric, get_metric
 from .spec import ScoringSpec
-from .validation import (LabelTable, Solution, Submission, as_numbers, read_solution, read_submission,
-                         truth_columns)
+from .csvfile import LabelTable, as_numbers
+from .validation import Solution, Submission, read_solution, read_submission, truth_columns
 
 
 class UnscorableSplit(Exception):

@@ -26,7 +26,7 @@ API_PREFIX = "/api/"
 # The native API's routes (views/api.py); the Kaggle client's share it.
 NATIVE_PREFIX = "/api/v1/"
 # A status that says more than the service error's own, for clients that only look at the status.
-_STATUS_BY_CODE = {"too_large": 413, "not_scored": 409}
+_STATUS_BY_CODE = {"not_scored": 409}
 
 
 def error_response(status: int, code: str, message: str, *, field: str | None = None, details=None,  # noqa: ANN001
@@ -111,7 +111,7 @@ def _native_http_error(exc: HTTPException):  # noqa: ANN202
 # The Kaggle client prints our message alone except on 401 (its sign-in help instead), 403, 404 and 429, where it
 # adds a hint of its own ("You have been rate limited. Wait a little while before retrying." on 429). A used-up day
 # is no rate limit: Kaggle itself answers it with 400, and so do we, so the client prints our limit and reset time.
-_KAGGLE_STATUS_BY_CODE = {"too_large": 413, "daily_limit": 400}
+_KAGGLE_STATUS_BY_CODE = {"daily_limit": 400}
 
 
 def _kaggle_service_error(exc: ServiceError):  # noqa: ANN202

@@ -22,15 +22,14 @@ from redis.exceptions import RedisError
 
 from heldout.challenges.errors import BundleError, SubmissionError
 from heldout.challenges.spec import ScoringSpec
+from heldout.challenges.upload import TooLarge, clean_filename, read_bounded
 from heldout.challenges.validation import read_solution, read_submission
 from heldout.models import Challenge, SubmissionKind
-from heldout.platform.services.errors import ServiceError, Unavailable
+from heldout.platform.services.errors import ServiceError, Unavailable, UploadTooLarge
 from heldout.platform.services.submission_format import submission_format
 from heldout.runner.checks import CHECK_WAIT_MARGIN_S, check_limits, wait_for_check
 from heldout.runner.queue import enqueue_check
 from heldout.storage import Storage
-
-CHUNK = 1024 * 1024
 
 
 class InvalidSubmission(ServiceError):
@@ -55,26 +54,18 @@ def check_submission(storage: Storage, challenge: Challenge, *, stream: BinaryIO
     """Check a file as a submission to ``challenge``; raises InvalidSubmission saying what to fix.
 
     ``queue``: the scoring queue, where a code challenge's check is queued (at its front)."""
-    filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
+    filename = clean_filename(filename)
     if not filename:
         raise ServiceError("Choose a file to check.", field="file")
-    data = _read_limited(stream, max_bytes)
+    try:
+        data = read_bounded(stream, max_bytes)
+    except TooLarge:
+        raise UploadTooLarge(max_bytes) from None
     if not data:
         raise InvalidSubmission("The file is empty.", field="file")
     if challenge.kind == SubmissionKind.CODE:
         return _check_code(storage, challenge, data, filename, queue)
     return _check_predictions(storage, challenge, data, filename)
-
-
-def _read_limited(stream: BinaryIO, max_bytes: int) -> bytes:
-    parts, total = [], 0
-    while chunk := stream.read(CHUNK):
-        total += len(chunk)
-        if total > max_bytes:
-            raise ServiceError(f"The file is larger than this challenge's limit of {max_bytes:,} bytes.",
-                               field="file", code="too_large")
-        parts.append(chunk)
-    return b"".join(parts)
 
 
 def _check_predictions(storage: Storage, challenge: Challenge, data: bytes, filename: str) -> CheckResult:

@@ -44,6 +44,18 @@ class LimitReached(ServiceError):
     code = "limit_reached"
 
 
+class UploadTooLarge(ServiceError):
+    """An upload went past its limit: 413 from every blueprint, with the one message that says which limit."""
+
+    status = 413
+    code = "too_large"
+
+    def __init__(self, limit: int, *, field: str = "file", what: str = "file",
+                 limit_name: str = "this challenge's limit"):
+        super().__init__(f"The {what} is larger than {limit_name} of {limit:,} bytes.", field=field)
+        self.limit = limit
+
+
 class Unavailable(ServiceError):
     status = 503
     code = "unavailable"

@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from heldout.challenges.bundle import load_bundle
 from heldout.challenges.errors import BundleError, BundleErrors
+from heldout.challenges.upload import TooLarge, bounded_chunks
 from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionStatus, Team, User
-from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
+from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError, UploadTooLarge
 from heldout.platform.services.publishing import LoadResult, requeue_challenge, store_bundle
 from heldout.runner import baseline_checks
 from heldout.runner.baseline import BaselineReport
@@ -114,12 +115,12 @@ def request_baseline_check(session: Session, queue: Queue | None, challenge: Cha
 def _save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> None:
     written = 0
     with open(path, "wb") as out:
-        while chunk := stream.read(ARCHIVE_CHUNK):
-            written += len(chunk)
-            if written > max_bytes:
-                raise ServiceError(f"The bundle is larger than the upload limit of {max_bytes:,} bytes.",
-                                   field="bundle", code="too_large")
-            out.write(chunk)
+        try:
+            for chunk in bounded_chunks(stream, max_bytes, chunk_size=ARCHIVE_CHUNK):
+                written += len(chunk)
+                out.write(chunk)
+        except TooLarge:
+            raise UploadTooLarge(max_bytes, field="bundle", what="bundle", limit_name="the upload limit") from None
     if written == 0:
         raise ServiceError("The uploaded file is empty.", field="bundle", code="empty_file")
 

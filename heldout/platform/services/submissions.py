@@ -15,6 +15,7 @@ from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.challenges.upload import clean_filename
 from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import (
@@ -28,7 +29,7 @@ from heldout.models import (
     User,
     utcnow,
 )
-from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError
+from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError, UploadTooLarge
 from heldout.platform.services.membership import team_for, utc_day_start
 from heldout.platform.services.submission_format import submission_format
 from heldout.runner.queue import enqueue_scoring
@@ -93,7 +94,7 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
                       user: User, stream: BinaryIO, filename: str, message: str = "",
                       max_bytes: int, now: datetime | None = None) -> Submission:
     now = now or utcnow()
-    filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255]
+    filename = clean_filename(filename)
     if not filename:
         raise ServiceError("Choose a file to submit.", field="file")
     if challenge.kind == SubmissionKind.CODE and not filename.lower().endswith((".py", ".zip")):
@@ -108,8 +109,7 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
         size, _sha = storage.save_stream(key, stream, max_bytes=max_bytes)
     except TooLarge as exc:
         session.rollback()
-        raise ServiceError(f"The file is larger than this challenge's limit of {exc.limit:,} bytes.",
-                           field="file", code="too_large") from None
+        raise UploadTooLarge(exc.limit) from None
     if size == 0:
         storage.delete(key)
         session.rollback()

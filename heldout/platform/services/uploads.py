@@ -19,10 +19,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from rq import Queue
 from sqlalchemy.orm import Session
 
+from heldout.challenges.upload import clean_filename
 from heldout.models import Challenge, Submission, User, utcnow
 from heldout.platform.services import submissions
+from heldout.platform.services.errors import NotFound, UploadTooLarge
 from heldout.platform.services.membership import team_for
-from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.storage import Storage, TooLarge
 
 MAX_AGE_S = 24 * 3600
@@ -55,10 +56,9 @@ def start_upload(session: Session, secret_key: str, challenge: Challenge, user: 
     """Reserve an upload; refuses at once a closed challenge, a team whose day is used up (so the file is not sent
     for nothing), or a file declared larger than the limit."""
     max_bytes = size_limit(challenge, server_limit)
-    filename = (filename or "").strip().replace("\\", "/").rsplit("/", 1)[-1][:255] or "submission.csv"
+    filename = clean_filename(filename) or "submission.csv"
     if size is not None and size > max_bytes:
-        raise ServiceError(f"The file is larger than this challenge's limit of {max_bytes:,} bytes.",
-                           field="file", code="too_large")
+        raise UploadTooLarge(max_bytes)
     now = now or utcnow()
     submissions.check_window(challenge, now)
     submissions.check_quota(session, challenge, team_for(session, challenge, user, create=False), now)
@@ -89,8 +89,7 @@ def receive_upload(session: Session, storage: Storage, secret_key: str, token: s
     try:
         size, _sha = storage.save_stream(staged.storage_key, stream, max_bytes=max_bytes)
     except TooLarge as exc:
-        raise ServiceError(f"The file is larger than this challenge's limit of {exc.limit:,} bytes.",
-                           field="file", code="too_large") from None
+        raise UploadTooLarge(exc.limit) from None
     return size
 
 

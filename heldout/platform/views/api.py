@@ -26,7 +26,7 @@ from heldout.platform.services import (
     teams,
 )
 from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFilters, paginate, search_challenges
-from heldout.platform.services.errors import ServiceError
+from heldout.platform.services.errors import ServiceError, UploadTooLarge
 from heldout.platform.services.uploads import size_limit
 from heldout.platform.views.downloads import send_stored
 from heldout.platform.views.serialize import (
@@ -76,8 +76,7 @@ def _uploaded_file(challenge):  # noqa: ANN001, ANN202
     try:
         upload = request.files.get("file")
     except RequestEntityTooLarge:
-        raise ServiceError(f"The file is larger than this challenge's limit of {limit:,} bytes.", field="file",
-                           code="too_large") from None
+        raise UploadTooLarge(limit) from None
     if upload is None:
         raise ServiceError("Send the file as the multipart field 'file'.", field="file")
     return upload, limit

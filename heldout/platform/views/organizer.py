@@ -8,7 +8,7 @@ from flask_login import login_required
 
 from heldout.platform.context import db, me, services
 from heldout.platform.services import organizer
-from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
+from heldout.platform.services.errors import Forbidden, NotFound, ServiceError, UploadTooLarge
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 
@@ -50,7 +50,7 @@ def upload():  # noqa: ANN201
         result = organizer.upload_bundle(db(), svc.storage, svc.queue, me(), stream=upload.stream,
                                          filename=upload.filename, max_bytes=svc.settings.max_upload_bytes)
     except ServiceError as exc:
-        return _index(status=400, error=exc)
+        return _index(status=413 if isinstance(exc, UploadTooLarge) else 400, error=exc)
     flash(f"Bundle {result.challenge_slug}: {result.action}. "
           + ("It is a draft: preview it, then publish." if result.action == "created" else "")
           + (" Its baseline is being run in the sandbox; see the baseline check below."
