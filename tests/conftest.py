@@ -252,3 +252,18 @@ def fake_redis():  # noqa: ANN201
     import fakeredis
 
     return fakeredis.FakeRedis(server=fakeredis.FakeServer())
+
+
+# --- the app -------------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def app(settings, fake_redis):  # noqa: ANN001, ANN201
+    """The app on the test settings (both databases, where ``settings`` runs on both) and an in-process Redis."""
+    from tests.helpers import make_app
+
+    return make_app(settings, fake_redis)
+
+
+@pytest.fixture
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()

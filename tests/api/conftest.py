@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 
 import pytest
 from werkzeug.serving import make_server
 
 from heldout.cli import main
-from heldout.platform import create_app
-from heldout.platform.services.accounts import create_token, create_user
 from heldout.platform.services.publishing import load_challenge
 from tests.bundles import write_tiny_bundle
+from tests.helpers import Learner, make_learner
 
 SLUG = "tiny-regression"
-
-
-@pytest.fixture
-def app(settings, fake_redis):
-    app = create_app(settings, redis=fake_redis)
-    app.config.update(TESTING=True)
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture
@@ -45,29 +31,6 @@ def tiny(svc, bundle):
     with svc.sessions() as s:
         load_challenge(s, svc.storage, None, bundle)
     return bundle
-
-
-class Learner:
-    """A user and one API token, with the headers each interface sends it in."""
-
-    def __init__(self, username: str, token: str):
-        self.username = username
-        self.token = token
-
-    @property
-    def bearer(self) -> dict:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    @property
-    def basic(self) -> dict:
-        raw = base64.b64encode(f"{self.username}:{self.token}".encode()).decode()
-        return {"Authorization": f"Basic {raw}"}
-
-
-def make_learner(svc, username: str) -> Learner:
-    with svc.sessions() as s:
-        user = create_user(s, username, "correct horse")
-        return Learner(username, create_token(s, user, "tests"))
 
 
 @pytest.fixture

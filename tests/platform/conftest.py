@@ -1,27 +1,8 @@
-import re
+"""A browser's session on the site: registering and logging in through the forms."""
 
 import pytest
 
-from heldout.platform import create_app
-
-
-@pytest.fixture
-def app(settings, fake_redis):
-    app = create_app(settings, redis=fake_redis)
-    app.config.update(TESTING=True)
-    return app
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-def csrf_token(client, path="/login"):
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
+from tests.helpers import csrf_token
 
 
 class Auth:

@@ -18,7 +18,7 @@ from heldout.runner.context import RunnerContext, configure
 from heldout.runner.jobs import score_submission
 from heldout.storage import DatabaseStorage
 from heldout.storage.s3 import S3Storage
-from tests.api.conftest import make_learner
+from tests.helpers import make_learner
 from tests.bundles import COPY_SAMPLE_PREDICT, perfect_predictions, write_code_bundle, write_tiny_bundle
 from tests.conftest import database_url_for
 from tests.s3_server import s3_env
