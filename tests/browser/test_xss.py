@@ -21,13 +21,19 @@ pytestmark = pytest.mark.e2e
 PAYLOAD = '"><img src=x onerror=window.__xss=1><script>window.__xss=2</script>'
 # Had escaping failed, the payload's elements would be here with their handlers. (The description's own
 # <img src="x"> may stay: the sanitiser keeps images and strips only their handlers.)
-INJECTED = "script:not([src]), [onerror], [onload], svg, iframe, a[href^='javascript']"
+INJECTED = ("script:not([src]), [onerror], [onload], svg, iframe, a[href^='javascript'], [href^='javascript'], "
+            "maction, math [style]")
 
 DESCRIPTION = f"""# Overview {PAYLOAD}
 
 <script>window.__xss = 3</script>
 <img src="x" onerror="window.__xss = 4">
 <a href="javascript:window.__xss=5">click me</a> and [a link](javascript:alert(1)).
+
+Formulas carry no markup: $\\text{{<img src=x onerror=window.__xss=6>}}$ and
+$$\\href{{javascript:window.__xss=7}}{{x}} + \\text{{<script>window.__xss=8</script>}}$$
+
+<math><mi href="javascript:window.__xss=9">y</mi><maction actiontype="toggle"><mi>z</mi></maction></math>
 """
 
 

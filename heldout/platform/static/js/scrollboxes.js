@@ -1,17 +1,19 @@
-// Tables and formulas too wide for the screen scroll sideways in their own box (.table-wrap, .math-display).
+// Tables, formulas and code too wide for the screen scroll sideways in their own box (.table-wrap,
+// .math-display, pre).
 // A box that does scroll is made reachable by keyboard and named, so it can be scrolled without a mouse;
 // one that fits stays out of the tab order.
 (function () {
   "use strict";
   function label(box) {
     if (box.classList.contains("math-display")) return "Formula (scrolls sideways)";
+    if (box.tagName === "PRE") return "Code (scrolls sideways)";
     const caption = box.querySelector("caption");
     const text = caption ? caption.textContent.trim() : "";
     return (text || "Table") + " (scrolls sideways)";
   }
 
   function mark(root) {
-    (root || document).querySelectorAll(".table-wrap, .math-display").forEach(function (box) {
+    (root || document).querySelectorAll(".table-wrap, .math-display, main pre").forEach(function (box) {
       const scrolls = box.scrollWidth > box.clientWidth + 1;
       if (scrolls && !box.hasAttribute("tabindex")) {
         box.setAttribute("tabindex", "0");
