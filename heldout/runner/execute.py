@@ -39,6 +39,9 @@ from heldout.storage import Storage
 
 MAX_DIAGNOSTICS_CHARS = 200_000
 SCORER_LIMITS = Limits(timeout_s=120, memory_bytes=2 << 30, cpus=1.0, pids=64)
+HIDDEN_EXIT_MESSAGE = ("Your code exited with an error (a non-zero exit status) in the hidden run, after its visible "
+                       "run passed. Neither the status nor what it printed there is shown: it ran on the hidden test "
+                       "set.")
 
 
 def limit_message(result, limits: Limits) -> str:  # noqa: ANN001
@@ -161,9 +164,8 @@ def hidden_code_run(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  #
             return Outcome.failed("Your code was stopped in the hidden run: " + hidden_limit(result, limits) + ".",
                                   **base)
         if result.exit_code != 0:
-            return Outcome.failed(f"Your code exited with status {result.exit_code} in the hidden run, after its "
-                                  "visible run passed. What it printed there is not shown: it ran on the hidden "
-                                  "test set.", **base)
+            # The status itself is the code's choice (sys.exit(n) could spell a hidden value): only the category.
+            return Outcome.failed(HIDDEN_EXIT_MESSAGE, **base)
         produced = Path(tmp) / "output" / "submission.csv"
         if not produced.is_file():
             return Outcome.failed("Your code finished the hidden run but did not write /output/submission.csv.",

@@ -10,9 +10,11 @@ A code (or policy) submission runs twice, as in Kaggle's code competitions:
 * the **hidden run**: the same code on the hidden data, in fresh sandboxes. Not
   one byte the code wrote there reaches the learner or is stored: not its
   stdout or stderr, not a traceback, not a value quoted from its output file.
-  The learner learns its status, the limit it hit, its exit status, or the
-  checker's verdict on the file it wrote (the message as it is when it quotes
-  nothing from the file, else only the column and the lines).
+  The learner learns its status, the limit it hit, that it exited with an
+  error (not which status: ``sys.exit(n)`` is the code's choice, so it could
+  spell a hidden value), or the checker's verdict on the file it wrote (the
+  message as it is when it quotes nothing from the file, else a fixed sentence;
+  with an expected column and the lines either way).
 
 "Check my file" performs the visible run alone (``heldout.runner.checks``), so a
 check reports exactly what the first half of a real submission would.

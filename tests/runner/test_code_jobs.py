@@ -9,7 +9,7 @@ import pytest
 
 from heldout.challenges.bundle import load_bundle
 from heldout.models import SubmissionStatus
-from heldout.runner.execute import run_code
+from heldout.runner.execute import HIDDEN_EXIT_MESSAGE, run_code
 from heldout.runner.outcome import ScoringTask
 from heldout.storage import LocalStorage
 from tests.bundles import COPY_SAMPLE_PREDICT, LEAKING_PREDICT, assert_no_hidden_row, write_code_bundle
@@ -98,10 +98,20 @@ def test_what_code_prints_in_the_hidden_run_never_comes_back(staged, bwrap_sandb
     hidden_rows, example_rows = staged[5], staged[6]
     outcome = run(staged, bwrap_sandbox, LEAKING_PREDICT)
     assert outcome.status == SubmissionStatus.FAILED
-    assert outcome.error.startswith("Your code exited with status 1 in the hidden run")
+    assert outcome.error == HIDDEN_EXIT_MESSAGE
     assert_no_hidden_row(hidden_rows, outcome.error, outcome.error_detail, outcome.logs, outcome.internal_error)
     # The learner reads the visible run, which printed the example's rows.
     assert all(f"ROW {row}" in outcome.logs for row in example_rows)
+
+
+def test_the_hidden_runs_exit_status_is_not_told_since_the_code_chose_it(staged, bwrap_sandbox):
+    # sys.exit(n) is one byte of the code's choosing: here, the first hidden row's feature.
+    exits_with_a_hidden_value = ("import sys\nlines = open('/data/test.csv').read().splitlines()\n"
+                                 "if len(lines) > 6:\n    sys.exit(int(float(lines[1].split(',')[1]) * 100) % 250 + 2)\n"
+                                 + COPY_SAMPLE_PREDICT)
+    outcome = run(staged, bwrap_sandbox, exits_with_a_hidden_value)
+    assert outcome.status == SubmissionStatus.FAILED
+    assert outcome.error == HIDDEN_EXIT_MESSAGE and outcome.error_detail is None
 
 
 def test_a_rejected_hidden_output_is_described_without_quoting_it(staged, bwrap_sandbox):
