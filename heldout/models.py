@@ -163,7 +163,7 @@ class Challenge(Base):
     daily_limit: Mapped[int] = mapped_column(Integer, default=5)
     max_team_size: Mapped[int] = mapped_column(Integer, default=1)
     max_final_submissions: Mapped[int] = mapped_column(Integer, default=2)
-    leaderboard_mode: Mapped[str] = mapped_column(String(20), default="classic")
+    leaderboard_mode: Mapped[str] = mapped_column(String(20), default=LeaderboardMode.CLASSIC.value)
     private_revealed: Mapped[bool] = mapped_column(Boolean, default=False)
     # After this moment teams are fixed (no joining, leaving or merging); unset means "until the challenge ends".
     team_merge_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)

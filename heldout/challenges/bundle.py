@@ -23,7 +23,7 @@ from pathlib import Path
 from . import bundle_data as tables
 from .bundle_checks import check_semantics
 from .bundle_data import sha256_file
-from .bundle_schema import YAML_NAME, check_document
+from .bundle_schema import CLASSIC, YAML_NAME, check_document
 from .bundle_zip import DEFAULT_MAX_UNPACKED_BYTES, bundle_root, extract_zip
 from .errors import BundleError, BundleErrors, SubmissionError
 from .spec import ScoringSpec
@@ -54,7 +54,7 @@ class LeaderboardRules:
     """``classic`` shows scores as they are; ``rounded`` to ``digits`` decimals; ``ladder``
     only moves a team's public score when it beats their best by more than ``step``."""
 
-    mode: str = "classic"
+    mode: str = CLASSIC
     digits: int | None = None
     step: float | None = None
 

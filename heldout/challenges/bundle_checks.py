@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from . import bundle_data as tables
-from .bundle_schema import defaults
+from .bundle_schema import LADDER, ROUNDED, defaults
 from .errors import BundleError
 from .spec import ScoringSpec
 
@@ -142,13 +142,13 @@ def _rules(c: Checked, rules: dict, bad: set[str]) -> None:
         c.add(f"the team-merge deadline ({merge.isoformat()}) is not after the start ({start.isoformat()})",
               field_="rules.team_merge_deadline")
     board = rules["leaderboard"]
-    if board["mode"] == "rounded" and board["digits"] is None and "rules.leaderboard.digits" not in bad:
+    if board["mode"] == ROUNDED and board["digits"] is None and "rules.leaderboard.digits" not in bad:
         c.add("the rounded leaderboard needs digits", field_="rules.leaderboard.digits")
-    if board["mode"] == "ladder" and not board["step"] and "rules.leaderboard.step" not in bad:
+    if board["mode"] == LADDER and not board["step"] and "rules.leaderboard.step" not in bad:
         c.add("the ladder leaderboard needs a step greater than 0", field_="rules.leaderboard.step")
-    if board["mode"] != "rounded" and board["digits"] is not None:
+    if board["mode"] != ROUNDED and board["digits"] is not None:
         c.add("digits only applies to the rounded leaderboard", field_="rules.leaderboard.digits")
-    if board["mode"] != "ladder" and board["step"] is not None:
+    if board["mode"] != LADDER and board["step"] is not None:
         c.add("step only applies to the ladder leaderboard", field_="rules.leaderboard.step")
     if rules["kind"] == "code" and rules["code"] is None:
         c.add("a code challenge needs rules.code (entrypoint and limits)", field_="rules.code")

@@ -24,7 +24,9 @@ YAML_NAME = "challenge.yaml"
 FORMAT_VERSION = 1
 DIFFICULTIES = ("beginner", "intermediate", "advanced")
 KINDS = ("predictions", "code")
-LEADERBOARD_MODES = ("classic", "rounded", "ladder")
+# The leaderboard modes a bundle may name: the values of heldout.models.LeaderboardMode, spelled out here because
+# this package runs in the sandbox, where the models cannot be imported (a test keeps the two the same).
+CLASSIC, ROUNDED, LADDER = LEADERBOARD_MODES = ("classic", "rounded", "ladder")
 SLUG_RE = re.compile(r"^[a-z0-9-]{3,64}$")
 
 
@@ -123,7 +125,7 @@ SCHEMA: dict = {
         "final_submissions": Field("int", default=2, minimum=1),
         "max_submission_bytes": Field("int", default=20 * 1024 * 1024, minimum=1),
         "leaderboard": Section(fields={
-            "mode": Field("str", default="classic", choices=LEADERBOARD_MODES),
+            "mode": Field("str", default=CLASSIC, choices=LEADERBOARD_MODES),
             "digits": Field("int", minimum=0, maximum=12),
             "step": Field("number", minimum=0),
         }),

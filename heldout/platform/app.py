@@ -10,6 +10,7 @@ from redis import Redis
 from heldout.config import Settings
 from heldout.db import make_engine, make_session_factory
 from heldout.leaderboard.modes import BoardMode
+from heldout.models import LeaderboardMode
 from heldout.platform.context import Services, close_db, csrf, login_manager
 from heldout.platform.markdown import render_markdown
 from heldout.runner.queue import connect_redis, scoring_queue
@@ -97,6 +98,8 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
     app.jinja_env.filters["markdown"] = render_markdown
     # Decimals a challenge's board prints its public scores with (fewer on rounded and ladder boards).
     app.jinja_env.filters["board_precision"] = lambda challenge: BoardMode.of(challenge).precision
+    # Templates compare a board's mode with the Enum's members, never with a bare string.
+    app.jinja_env.globals["LeaderboardMode"] = LeaderboardMode
 
     return app
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 
+from heldout.models import LeaderboardMode
+
 # -- building blocks ---------------------------------------------------------------------------------------------
 
 STRING_OR_NULL = {"type": ["string", "null"]}
@@ -150,7 +152,7 @@ SCHEMAS = {
                        "resets_at": {"type": "string", "format": "date-time",
                                      "description": "when the daily count resets (the next 00:00 UTC)"},
                        "finals": _obj({"max": {"type": "integer"}, "how": {"type": "string"}}),
-                       "board": _obj({"mode": {"type": "string", "enum": ["classic", "rounded", "ladder"]},
+                       "board": _obj({"mode": {"type": "string", "enum": [mode.value for mode in LeaderboardMode]},
                                       "description": {"type": "string"}}),
                        "withheld": {"type": "array", "description": "what is kept back, and why",
                                     "items": _obj({"what": {"type": "string"}, "why": {"type": "string"}})}}),

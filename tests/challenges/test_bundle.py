@@ -516,3 +516,11 @@ def test_not_a_bundle_at_all(tmp_path):
     with pytest.raises(BundleErrors) as caught:
         load_bundle(tmp_path / "nothing-here")
     assert "no such folder" in str(caught.value)
+
+
+def test_a_bundle_names_the_same_leaderboard_modes_as_the_platform():
+    # The bundle schema spells the modes out (it runs in the sandbox, without the models); they must agree.
+    from heldout.challenges.bundle_schema import LEADERBOARD_MODES
+    from heldout.models import LeaderboardMode
+
+    assert LEADERBOARD_MODES == tuple(mode.value for mode in LeaderboardMode)
