@@ -163,6 +163,11 @@ def _kaggle_cli_as_grace(served, stack, tmp_path: Path) -> None:
     assert board.returncode == 0 and {r["teamName"] for r in rows} == {"grace", "ada"}, board.stdout
     # Each team's real id, not the client's default of 0.
     assert len({r["teamId"] for r in rows}) == 2 and all(int(r["teamId"]) > 0 for r in rows)
+    downloaded = kaggle("leaderboard", "-c", SLUG, "--download", "-p", str(tmp_path / "board"))
+    assert downloaded.returncode == 0, downloaded.stdout + downloaded.stderr
+    with zipfile.ZipFile(tmp_path / "board" / f"{SLUG}.zip") as archive:
+        whole = list(csv.DictReader(io.StringIO(archive.read(f"{SLUG}-publicleaderboard.csv").decode())))
+    assert [(r["TeamId"], r["TeamName"]) for r in whole] == [(r["teamId"], r["teamName"]) for r in rows]
 
     oversize = kaggle("submit", "-c", SLUG, "-f", str(files / "huge.csv"), "-m", "too big")
     assert oversize.returncode == 1 and f"limit of {MAX_BYTES:,} bytes" in oversize.stderr

@@ -127,6 +127,14 @@ def test_the_leaderboard_leaves_the_hosts_submissions_out(client, svc, tiny, ada
     board = ApiGetLeaderboardResponse.from_dict(_call(client, grace, "GetLeaderboard",
                                                       {"competitionName": SLUG}).get_json())
     assert [(b.team_name, b.score) for b in board.submissions] == [("grace", "0.50000")]
+    # `kaggle competitions leaderboard --download`: the whole public board, zipped, without the host either.
+    download = _call(client, grace, "DownloadLeaderboard", {"competitionName": SLUG})
+    assert download.status_code == 200 and download.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
+        assert archive.namelist() == [f"{SLUG}-publicleaderboard.csv"]
+        rows = archive.read(f"{SLUG}-publicleaderboard.csv").decode().splitlines()
+    assert rows[0] == "TeamId,TeamName,SubmissionDate,Score"
+    assert [row.split(",")[1::2] for row in rows[1:]] == [["grace", "0.50000"]]
     mine = ApiListSubmissionsResponse.from_dict(_call(client, ada, "ListSubmissions",
                                                       {"competitionName": SLUG}).get_json())
     assert [s.public_score for s in mine.submissions] == ["0.00000"]  # the host still sees their own score

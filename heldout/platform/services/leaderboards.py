@@ -242,6 +242,12 @@ def private_board(session: Session, challenge: Challenge, viewer: User | None, *
                                          per_page=jump_per_page or per_page))
 
 
+def whole_public_board(session: Session, challenge: Challenge, viewer: User | None) -> PublicBoard:
+    """Every row of the public board at once (the Kaggle client's leaderboard download); hosts are on no board."""
+    return public_board(session, challenge, viewer, page=1,
+                        per_page=max(1, count_teams(session, challenge, group_id=None)))
+
+
 def board_page(session: Session, challenge: Challenge, viewer: User | None, *, private: bool, group: str | None,
                page: int, per_page: int) -> PublicBoard | PrivateBoard:
     """A page of the public or private board for the APIs (native and Kaggle's): a page past the last is not found."""

@@ -18,10 +18,13 @@ makes the submission from it.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+import zipfile
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
 
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
@@ -286,6 +289,25 @@ def get_leaderboard():  # noqa: ANN201
                                      "submissionDate": _date(row.last_entry_at),
                                      "score": _score(challenge, row.score)} for row in board.rows],
                     "nextPageToken": str(board.page + 1) if board.page < board.pages else ""})
+
+
+@bp.post(COMPETITIONS + "/DownloadLeaderboard")
+def download_leaderboard():  # noqa: ANN201
+    """The whole public board as Kaggle's download: ``<slug>.zip`` holding ``<slug>-publicleaderboard.csv``."""
+    challenge = _competition(_body())
+    board = leaderboards.whole_public_board(db(), challenge, api_user(required=True))
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["TeamId", "TeamName", "SubmissionDate", "Score"])
+    for row in board.rows:
+        writer.writerow([row.team_id, row.team,
+                         row.last_entry_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if row.last_entry_at else "",
+                         _score(challenge, row.score)])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr(f"{challenge.slug}-publicleaderboard.csv", text.getvalue())
+    return Response(archive.getvalue(), mimetype="application/zip",
+                    headers={"Content-Disposition": f"attachment; filename={challenge.slug}.zip"})
 
 
 # -- security.OAuthService: lets KAGGLE_API_TOKEN hold a Heldout token ----------------------------------------------
