@@ -148,6 +148,8 @@ class Challenge(Base):
     description_md: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     difficulty: Mapped[str] = mapped_column(String(20), default="beginner")
+    # Its place on the practice roadmap (heldout.challenges.bundle_schema.TOPICS); null: not on the roadmap.
+    topic: Mapped[str | None] = mapped_column(String(40))
     task_type: Mapped[str] = mapped_column(String(20))
     metric: Mapped[str] = mapped_column(String(50))
     greater_is_better: Mapped[bool] = mapped_column(Boolean)

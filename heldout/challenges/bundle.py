@@ -127,6 +127,8 @@ class Bundle:
     description_md: str
     tags: list[str]
     difficulty: str
+    # Where the challenge sits on the practice roadmap (bundle_schema.TOPICS); None: not on it.
+    topic: str | None
     task_type: str
     metric: str
     greater_is_better: bool
@@ -317,6 +319,7 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
             root=root,
             slug=doc["slug"], title=doc["title"].strip(), summary=doc["summary"].strip(),
             description_md=sem.description_md, tags=list(doc["tags"]), difficulty=doc["difficulty"],
+            topic=doc["topic"],
             task_type=task["type"], metric=task["metric"], greater_is_better=sem.greater_is_better,
             display_precision=task["display_precision"], spec=spec, rules=rules,
             files=[BundleFile.of(name, sem.paths[f"files:{name}"]) for name in data["files"]],

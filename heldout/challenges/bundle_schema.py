@@ -27,6 +27,9 @@ KINDS = ("predictions", "code")
 # The leaderboard modes a bundle may name: the values of heldout.models.LeaderboardMode, spelled out here because
 # this package runs in the sandbox, where the models cannot be imported (a test keeps the two the same).
 CLASSIC, ROUNDED, LADDER = LEADERBOARD_MODES = ("classic", "rounded", "ladder")
+# The practice roadmap's topics, in the order a learner meets them (the /practice page lists them so).
+TOPICS = ("regression", "classification", "imbalanced classification", "multiclass", "images", "text",
+          "clustering", "time series", "leakage", "code and deployment", "reinforcement learning")
 SLUG_RE = re.compile(r"^[a-z0-9-]{3,64}$")
 
 
@@ -84,6 +87,7 @@ SCHEMA: dict = {
     "description": Field("str", required=True),
     "tags": Field("strlist", default=[]),
     "difficulty": Field("str", default="beginner", choices=DIFFICULTIES),
+    "topic": Field("str", choices=TOPICS),
     "task": Section(required=True, fields={
         "type": Field("str", required=True, choices=TASK_TYPES),
         "metric": Field("str", required=True),

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import copy
 
+from heldout.challenges.bundle_schema import TOPICS
+from heldout.leaderboard.progress import Progress
 from heldout.models import LeaderboardMode
+
+PROGRESS = [mark.value for mark in Progress]
 
 # -- building blocks ---------------------------------------------------------------------------------------------
 
@@ -124,6 +128,8 @@ SCHEMAS = {
     "Challenge": _obj({
         "slug": {"type": "string"}, "title": {"type": "string"}, "summary": {"type": "string"},
         "tags": {"type": "array", "items": {"type": "string"}}, "difficulty": {"type": "string"},
+        "topic": {**STRING_OR_NULL, "description": "its topic on the practice roadmap (`GET /practice`); "
+                  "null when it is not on the roadmap"},
         "task_type": {"type": "string"}, "metric": {"type": "string"}, "greater_is_better": {"type": "boolean"},
         "kind": {"type": "string", "enum": ["predictions", "code"]},
         "starts_at": TIME_OR_NULL, "ends_at": TIME_OR_NULL, "daily_limit": {"type": "integer"},
@@ -236,6 +242,29 @@ SCHEMAS = {
 }
 
 KAGGLE_SCHEMAS = {
+    "Practice": _obj({
+        "signed_in": {"type": "boolean", "description": "whether a token was sent: `progress` is null without"},
+        "topics": {"type": "array", "description": "every roadmap topic, in roadmap order, empty ones included",
+                   "items": _obj({
+                       "topic": {"type": "string", "enum": list(TOPICS)},
+                       "challenges": {"type": "array", "items": _obj({
+                           "slug": {"type": "string"}, "title": {"type": "string"},
+                           "difficulty": {"type": "string"}, "url": {"type": "string"},
+                           "progress": {"type": ["string", "null"], "enum": [*PROGRESS, None],
+                                        "description": "the caller's team's mark: `not_tried`; `tried` (any "
+                                        "submission, late ones included); `beat_baseline` (its best public "
+                                        "score as the board shows it beats the bundle's baseline); "
+                                        "`top_10_percent` (its row is in the public board's first tenth; "
+                                        "host and late submissions never stand on the board)"},
+                           "progress_label": STRING_OR_NULL,
+                           "best_public_score": {**NUMBER_OR_NULL, "description": "as the board shows it"},
+                           "baseline": {**NUMBER_OR_NULL, "description": "the score to beat"},
+                           "public_rank": INT_OR_NULL, "teams_ranked": INT_OR_NULL,
+                           "greater_is_better": {"type": "boolean"}},
+                           required=["slug", "title", "url", "progress"])}},
+                       required=["topic", "challenges"])},
+        "off_roadmap": {"type": "integer", "description": "challenges you may see that declare no topic"},
+    }, required=["signed_in", "topics"]),
     "KaggleCompetition": _obj({"id": {"type": "integer"}, "ref": {"type": "string"}, "title": {"type": "string"},
                                "deadline": TIME_OR_NULL, "teamCount": {"type": "integer"},
                                "userHasEntered": {"type": "boolean"}, "userRank": INT_OR_NULL},
@@ -256,6 +285,10 @@ PATHS = {
     "/me": {"get": {
         "operationId": "whoami", "summary": "The token's user.", "security": TOKEN, "tags": ["account"],
         "responses": {"200": _json(_ref("Me")), **_errors(401, 429)}}},
+    "/practice": {"get": {
+        "operationId": "getPractice", "summary": "The practice roadmap: its topics in order, their challenges, "
+        "and with a token how far your team got on each.", "security": PUBLIC, "tags": ["challenges"],
+        "responses": {"200": _json(_ref("Practice")), **_errors(401, 429)}}},
     "/challenges": {"get": {
         "operationId": "listChallenges", "summary": "Challenges you may see, newest first.", "security": PUBLIC,
         "tags": ["challenges"],

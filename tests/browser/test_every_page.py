@@ -135,7 +135,7 @@ def test_every_page_fits_a_phone_and_passes_axe(demo, visitors, axe_script):
         "/c/titanic-survival#evaluation", "/c/titanic-survival#leaderboard", "/c/titanic-survival#my-submissions",
         "/c/titanic-survival#submit", "/c/titanic-survival/leaderboard", "/c/titanic-survival/team", submission,
         ladder, "/c/tumour-screening#evaluation", "/c/cartpole-balance#data", "/c/language-id",
-        "/account", "/groups", group, "/c/no-such-challenge",
+        "/account", "/practice", "/groups", group, "/c/no-such-challenge",
     ] + [f"/c/{slug}" for slug in SHIPPED]
     for path in learner_pages:
         _check_page(ada, path, report)

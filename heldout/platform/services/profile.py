@@ -1,5 +1,5 @@
-"""A user's own account page: the challenges they entered with their team's best public score and rank,
-and their API tokens."""
+"""A user's own account page: their practice roadmap, the challenges they entered with their team's best
+public score and rank, and their API tokens."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from heldout.leaderboard.public import best_rank
 from heldout.models import ApiToken, Challenge, Submission, Team, TeamBestScore, TeamMembership, User
-from heldout.platform.services import catalog
+from heldout.platform.services import catalog, practice
 
 
 @dataclass(frozen=True)
@@ -28,10 +28,12 @@ class AccountPage:
     user: User
     entries: list[Entry]
     tokens: list[ApiToken]
+    roadmap: practice.Roadmap
 
 
 def account_page(session: Session, user: User) -> AccountPage:
-    return AccountPage(user=user, entries=entries(session, user), tokens=api_tokens(session, user))
+    return AccountPage(user=user, entries=entries(session, user), tokens=api_tokens(session, user),
+                       roadmap=practice.roadmap(session, user))
 
 
 def api_tokens(session: Session, user: User) -> list[ApiToken]:

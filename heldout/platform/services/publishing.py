@@ -124,6 +124,7 @@ def _copy_metadata(challenge: Challenge, bundle: Bundle) -> None:
     challenge.description_md = bundle.description_md
     challenge.tags = list(bundle.tags)
     challenge.difficulty = bundle.difficulty
+    challenge.topic = bundle.topic
     challenge.task_type = bundle.task_type
     challenge.metric = bundle.metric
     challenge.greater_is_better = bundle.greater_is_better

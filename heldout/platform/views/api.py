@@ -22,6 +22,7 @@ from heldout.platform.services import (
     checks,
     finals,
     leaderboards,
+    practice,
     submissions,
     teams,
 )
@@ -35,6 +36,7 @@ from heldout.platform.views.serialize import (
     check_json,
     private_board_json,
     public_board_json,
+    roadmap_json,
     submission_json,
     team_json,
 )
@@ -110,6 +112,14 @@ def openapi():  # noqa: ANN201
 def whoami():  # noqa: ANN201
     user = api_user(required=True)
     return jsonify({"username": user.username, "is_admin": user.is_admin, "is_organizer": user.is_organizer})
+
+
+@bp.get("/practice")
+def practice_roadmap():  # noqa: ANN201
+    """The roadmap's topics in order with their challenges; with a token, the caller's progress on each."""
+    roadmap = practice.roadmap(db(), api_user(required=False))
+    return jsonify(roadmap_json(roadmap, challenge_url=lambda slug: url_for("api.show_challenge", slug=slug,
+                                                                            _external=True)))
 
 
 @bp.get("/challenges")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from heldout.platform.context import db, me, services
-from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer
+from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer, practice
 from heldout.platform.services.challenge_search import ChallengeFilters, search_challenges
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.views.downloads import send_stored
@@ -34,6 +34,11 @@ def _challenge_or_404(slug: str):  # noqa: ANN202
         return catalog.get_challenge(db(), me(), slug)
     except NotFound:
         abort(404)
+
+
+@bp.get("/practice")
+def practice_roadmap():  # noqa: ANN201
+    return render_template("challenges/practice.html", roadmap=practice.roadmap(db(), me()))
 
 
 @bp.get("/favicon.ico")

@@ -14,6 +14,7 @@ from heldout.models import Challenge, Submission
 from heldout.platform.services import leaderboards
 from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
 from heldout.platform.services.checks import CheckResult
+from heldout.platform.services.practice import Roadmap
 from heldout.platform.services.rules import Rules
 from heldout.platform.services.submissions import visible_diagnostics
 from heldout.platform.services.teams import TeamView
@@ -89,6 +90,7 @@ def challenge_json(challenge: Challenge) -> dict:
         "summary": challenge.summary,
         "tags": challenge.tags,
         "difficulty": challenge.difficulty,
+        "topic": challenge.topic,
         "task_type": challenge.task_type,
         "metric": challenge.metric,
         "greater_is_better": challenge.greater_is_better,
@@ -194,3 +196,20 @@ def team_json(view: TeamView) -> dict:
 def check_json(result: CheckResult) -> dict:
     return {"ok": True, "filename": result.filename, "kind": result.kind, "size": result.size,
             "rows": result.rows, "columns": result.columns, "message": result.message, "logs": result.logs}
+
+
+def roadmap_json(roadmap: Roadmap, *, challenge_url: Callable[[str], str]) -> dict:
+    """The practice roadmap (services.practice); ``progress`` is null for a caller without a token."""
+    return {
+        "signed_in": roadmap.signed_in,
+        "topics": [{"topic": t.topic, "challenges": [{
+            "slug": r.challenge.slug, "title": r.challenge.title, "difficulty": r.challenge.difficulty,
+            "url": challenge_url(r.challenge.slug),
+            "progress": r.progress.value if r.progress is not None else None,
+            "progress_label": r.progress.label if r.progress is not None else None,
+            "best_public_score": r.best_score, "baseline": r.baseline, "public_rank": r.rank,
+            "teams_ranked": r.teams if r.rank is not None else None,
+            "greater_is_better": r.challenge.greater_is_better} for r in t.challenges]}
+            for t in roadmap.topics],
+        "off_roadmap": roadmap.off_roadmap,
+    }
