@@ -138,6 +138,30 @@ class GroupMembership(Base):
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class RosterEntry(Base):
+    """One row of a study group's roster (platform.services.roster): who the lead expects, and whether they came.
+
+    A row names an account by ``username`` or ``email``; ``key`` is that name, lowercased and prefixed
+    (``u:ada``, ``e:ada@example.org``), unique in the group, which is what makes a re-import change nothing.
+    A row whose account existed at import was added at once (``invite_code`` null); any other gets a personal,
+    single-use invite: ``joined_at`` set means it was used (or the account was added).
+    """
+
+    __tablename__ = "roster_entries"
+    __table_args__ = (UniqueConstraint("group_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("study_groups.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(260))
+    username: Mapped[str | None] = mapped_column(String(40))
+    email: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str] = mapped_column(String(80), default="")
+    invite_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Challenge(Base):
     __tablename__ = "challenges"
 

@@ -33,6 +33,7 @@ ERROR_CODES = {
     "too_large": "the file is larger than the challenge's limit",
     "empty_file": "the file is empty",
     "upload_expired": "a Kaggle-style upload reservation is older than a day",
+    "bad_roster": "a roster file has bad rows: `details.problems` lists each one's row, column and message",
     "private_hidden": "the private leaderboard is hidden until the challenge ends or its organizers reveal it",
     "not_scored": "only a scored submission can be a final one",
     "final_limit": "the team already selected as many final submissions as the challenge allows",
@@ -72,6 +73,8 @@ TOKEN = [{"bearerAuth": []}, {"basicAuth": []}]
 
 SLUG = {"name": "slug", "in": "path", "required": True, "description": "the challenge's slug",
         "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64}}
+GROUP = {"name": "slug", "in": "path", "required": True, "description": "the study group's slug",
+         "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64}}
 MAX_ID = 2**31 - 1
 SUBMISSION_ID = {"name": "submission_id", "in": "path", "required": True,
                  "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
@@ -375,6 +378,29 @@ PATHS = {
             "operationId": "unselectFinal", "summary": "Unselect a final submission.",
             "security": TOKEN, "tags": ["teams"], "parameters": [SUBMISSION_ID],
             "responses": {"200": _json(_ref("Submission")), **_errors(400, 401, 403, 404, 429)}}},
+    "/groups/{slug}/roster": {"post": {
+        "operationId": "importRoster",
+        "summary": "Import a study group's roster (the lead only): existing accounts are added, everyone else "
+        "gets a personal invite link; one bad row and nothing is imported (`bad_roster`, with every problem's "
+        "row, column and message in `details.problems`). Importing the same roster again changes nothing.",
+        "security": TOKEN, "tags": ["groups"], "parameters": [GROUP],
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": _obj(
+            {"file": {"type": "string", "format": "binary",
+                      "description": "the roster CSV: a header with `username` or `email` (or both) and "
+                                     "optionally `display_name`; UTF-8, at most 2,000 rows"}},
+            required=["file"])}}},
+        "responses": {"200": _json(_obj({"group": {"type": "string"}, "added": {"type": "integer"},
+                                         "invited": {"type": "integer"}, "unchanged": {"type": "integer"},
+                                         "roster_url": {"type": "string"}},
+                                        required=["group", "added", "invited", "unchanged"])),
+                      **_errors(400, 401, 403, 404, 409, 413, 429)}}},
+    "/groups/{slug}/roster.csv": {"get": {
+        "operationId": "exportRoster",
+        "summary": "A study group's roster as CSV (the lead only): username, email, display_name, status "
+        "(added, joined, invited, left), joined_at and each unused personal invite link.",
+        "security": TOKEN, "tags": ["groups"], "parameters": [GROUP],
+        "responses": {"200": {"description": "the roster", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_errors(401, 403, 404, 429)}}},
 }
 
 # -- the Kaggle client's methods ---------------------------------------------------------------------------------

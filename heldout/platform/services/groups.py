@@ -26,6 +26,7 @@ from heldout.models import (
     StudyGroup,
     TeamMembership,
     User,
+    utcnow,
 )
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.platform.services.publishing import LoadResult, store_bundle
@@ -95,6 +96,19 @@ def _is_member(session: Session, group_id: int, user_id: int) -> bool:
                                                                 GroupMembership.user_id == user_id)) is not None
 
 
+def add_member(session: Session, group_id: int, user_id: int, *, now: datetime | None = None) -> GroupMembership:
+    """Make the user a member (the caller checked they are not one, and commits)."""
+    membership = GroupMembership(group_id=group_id, user_id=user_id, joined_at=now or utcnow())
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def is_member_of(session: Session, slug: str, user: User) -> bool:
+    group_id = session.scalar(select(StudyGroup.id).where(StudyGroup.slug == slug))
+    return group_id is not None and _is_member(session, group_id, user.id)
+
+
 def get_group(session: Session, user: User | None, slug: str) -> StudyGroup:
     """A group the user belongs to (admins see all); anything else is "not found"."""
     group = session.scalar(select(StudyGroup).where(StudyGroup.slug == slug))
@@ -103,7 +117,8 @@ def get_group(session: Session, user: User | None, slug: str) -> StudyGroup:
     return group
 
 
-def _lead_group(session: Session, user: User, slug: str) -> StudyGroup:
+def lead_group(session: Session, user: User, slug: str) -> StudyGroup:
+    """A group this user leads (or any group, for an admin); a member is refused, anyone else finds nothing."""
     group = get_group(session, user, slug)
     if group.lead_id != user.id and not user.is_admin:
         raise Forbidden("Only the group's lead can do that.", field="group")
@@ -120,7 +135,7 @@ def create_group(session: Session, lead: User, name: str) -> StudyGroup:
     group = StudyGroup(name=name, slug=slug, lead_id=lead.id, invite_code=_new_code())
     session.add(group)
     session.flush()
-    session.add(GroupMembership(group_id=group.id, user_id=lead.id))
+    add_member(session, group.id, lead.id)
     session.commit()
     return group
 
@@ -186,7 +201,7 @@ def join_group(session: Session, user: User, code: str) -> StudyGroup:
     group = _group_by_code(session, code)
     if _is_member(session, group.id, user.id):
         raise Conflict(f"You are already a member of {group.name}.", field="code")
-    session.add(GroupMembership(group_id=group.id, user_id=user.id))
+    add_member(session, group.id, user.id)
     session.commit()
     return group
 
@@ -199,7 +214,7 @@ def leave_group(session: Session, user: User, slug: str) -> None:
 
 
 def remove_member(session: Session, lead: User, slug: str, user_id: int) -> None:
-    group = _lead_group(session, lead, slug)
+    group = lead_group(session, lead, slug)
     if user_id == group.lead_id:
         raise ServiceError("The lead cannot remove themselves.", field="user")
     if not _is_member(session, group.id, user_id):
@@ -215,7 +230,7 @@ def _remove(session: Session, group: StudyGroup, user_id: int) -> None:
 
 def rotate_invite(session: Session, lead: User, slug: str) -> str:
     """A new invite code; the old link stops working at once."""
-    group = _lead_group(session, lead, slug)
+    group = lead_group(session, lead, slug)
     group.invite_code = _new_code()
     session.commit()
     return group.invite_code
@@ -224,7 +239,7 @@ def rotate_invite(session: Session, lead: User, slug: str) -> str:
 def publish_group_challenge(session: Session, storage: Storage, queue: Queue | None, lead: User, slug: str,
                             path: Path) -> LoadResult:
     """Load a bundle as a challenge only the group's members see (the lead publishes, like an organizer)."""
-    group = _lead_group(session, lead, slug)
+    group = lead_group(session, lead, slug)
     try:
         with load_bundle(path) as bundle:
             existing = session.scalar(select(Challenge).where(Challenge.slug == bundle.slug))

@@ -8,7 +8,7 @@ the password of HTTP basic auth, which is how the Kaggle client sends it).
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from heldout.leaderboard.released import released_public_scores
@@ -23,6 +23,7 @@ from heldout.platform.services import (
     finals,
     leaderboards,
     practice,
+    roster,
     submissions,
     teams,
 )
@@ -30,6 +31,7 @@ from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFi
 from heldout.platform.services.errors import ServiceError, UploadTooLarge
 from heldout.platform.services.uploads import size_limit
 from heldout.platform.views.downloads import send_stored
+from heldout.platform.views.groups import invite_link, roster_bytes
 from heldout.platform.views.serialize import (
     challenge_card_json,
     challenge_detail_json,
@@ -240,3 +242,28 @@ def select_final(submission_id: int):  # noqa: ANN201
     """PUT selects the submission as one of the team's finals; DELETE unselects it."""
     submission = finals.set_final(db(), api_user(required=True), submission_id, request.method == "PUT")
     return jsonify(_with_urls(submission_json(submission)))
+
+
+# -- study groups ----------------------------------------------------------------------------------------------
+
+@bp.post("/groups/<slug>/roster")
+def import_roster(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    request.max_content_length = roster.MAX_ROSTER_BYTES + MULTIPART_SLACK
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge:
+        raise UploadTooLarge(roster.MAX_ROSTER_BYTES, what="roster", limit_name="the roster limit") from None
+    if upload is None:
+        raise ServiceError("Send the roster CSV as the multipart field 'file'.", field="file")
+    result = roster.import_roster(db(), user, slug, roster_bytes(upload))
+    return jsonify({"group": slug, "added": result.added, "invited": result.invited, "unchanged": result.unchanged,
+                    "roster_url": url_for("api.export_roster", slug=slug, _external=True)})
+
+
+@bp.get("/groups/<slug>/roster.csv")
+def export_roster(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    view = roster.roster_view(db(), user, slug)
+    return Response(roster.roster_csv(view, invite_link), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{view.group_slug}-roster.csv"'})

@@ -5,12 +5,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from heldout.challenges.upload import TooLarge, read_bounded
 from heldout.platform.context import db, me, services
-from heldout.platform.services import groups
-from heldout.platform.services.errors import NotFound, ServiceError
+from heldout.platform.services import groups, roster
+from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
 
 bp = Blueprint("groups", __name__)
 
@@ -112,3 +114,92 @@ def publish(slug: str):  # noqa: ANN201
         upload.save(path)
         return _lead_action(slug, lambda: groups.publish_group_challenge(db(), svc.storage, svc.queue, me(), slug,
                                                                          path), "Published the challenge to the group.")
+
+
+# -- the roster --------------------------------------------------------------------------------------------------
+
+def roster_bytes(upload) -> bytes:  # noqa: ANN001
+    """An uploaded roster file, read no further than a roster may be long."""
+    try:
+        return read_bounded(upload.stream, roster.MAX_ROSTER_BYTES + 1)
+    except TooLarge:
+        return b"x" * (roster.MAX_ROSTER_BYTES + 1)  # read_roster says it is too large, as for any other file
+
+
+def invite_link(code: str) -> str:
+    return url_for("groups.personal_invite", code=code, _external=True)
+
+
+def _roster_page(slug: str, *, result=None, error: ServiceError | None = None, status: int = 200):  # noqa: ANN001, ANN202
+    try:
+        view = roster.roster_view(db(), me(), slug)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    return render_template("groups/roster.html", roster=view, result=result, error=error,
+                           invite_link=invite_link), status
+
+
+@bp.get("/groups/<slug>/roster")
+@login_required
+def roster_page(slug: str):  # noqa: ANN201
+    return _roster_page(slug)
+
+
+@bp.post("/groups/<slug>/roster")
+@login_required
+def import_roster(slug: str):  # noqa: ANN201
+    try:
+        upload = request.files.get("roster")
+    except RequestEntityTooLarge:
+        upload = None
+    if upload is None or not upload.filename:
+        return _roster_page(slug, error=ServiceError("Choose a roster file (.csv) to import.", field="roster"),
+                            status=400)
+    try:
+        result = roster.import_roster(db(), me(), slug, roster_bytes(upload))
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except ServiceError as exc:
+        return _roster_page(slug, error=exc, status=400)
+    return _roster_page(slug, result=result)
+
+
+@bp.get("/groups/<slug>/roster.csv")
+@login_required
+def roster_download(slug: str):  # noqa: ANN201
+    try:
+        view = roster.roster_view(db(), me(), slug)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    return Response(roster.roster_csv(view, invite_link), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{view.group_slug}-roster.csv"'})
+
+
+@bp.route("/groups/invite/<code>", methods=["GET", "POST"])
+def personal_invite(code: str):  # noqa: ANN201
+    """A roster row's own link: anyone holding it sees whom it is for; only that account can use it."""
+    try:
+        invite = roster.personal_invite(db(), code)
+    except NotFound:
+        abort(404)
+    user = me()
+    error = None
+    if request.method == "POST":
+        if user is None:
+            return redirect(url_for("auth.login", next=request.path))
+        try:
+            group = roster.accept_personal_invite(db(), user, code)
+        except ServiceError as exc:
+            error = exc
+        else:
+            flash(f"Welcome to {group.name}!")
+            return redirect(url_for("groups.show", slug=group.slug))
+    is_member = user is not None and groups.is_member_of(db(), invite.group_slug, user)
+    return render_template("groups/invite.html", invite=invite, code=code, error=error, is_member=is_member), (
+        error.status if error else 200)
