@@ -159,6 +159,35 @@ def test_a_reinforcement_learning_challenge_asks_for_its_policy_on_every_page(cl
     assert "predict.py" not in refused
 
 
+def _sentences_of(page: str, element_id: str) -> list[str]:
+    """The sentences of one element's text, tags dropped."""
+    found = re.search(rf'<p id="{element_id}">(.*?)</p>', page, re.S)
+    assert found, f"no #{element_id} on the page"
+    text = " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+    return [sentence for sentence in re.split(r"(?<=\.)\s+", text) if sentence]
+
+
+def test_a_code_or_policy_challenge_page_says_what_runs_where_in_two_sentences(client, auth, app, tmp_path):
+    from pathlib import Path
+
+    from tests.bundles import write_code_bundle
+
+    svc = _services(app)
+    with svc.sessions() as s:
+        load_challenge(s, svc.storage, None, write_code_bundle(tmp_path / "code"))
+        load_challenge(s, svc.storage, None, Path(__file__).resolve().parents[2] / "challenges" / "cartpole-balance")
+    auth.register()
+    code = _sentences_of(client.get("/c/tiny-code").get_data(as_text=True), "what-runs-where")
+    assert len(code) == 2, code
+    assert code[0].startswith("Your code first runs on the public example data (example_test.csv as /data/test.csv), "
+                              "and you see all it prints there")
+    assert "hidden test set" in code[1] and "nothing it prints is shown" in code[1]
+    policy = _sentences_of(client.get("/c/cartpole-balance").get_data(as_text=True), "what-runs-where")
+    assert len(policy) == 2, policy
+    assert policy[0].startswith("Your policy first plays the public episodes, and you see all it prints there")
+    assert "every episode, public and private" in policy[1] and "nothing it prints is shown" in policy[1]
+
+
 # --- submitting --------------------------------------------------------------------------------------------
 
 def test_an_xhr_submission_gets_json_with_the_submission_page(client, auth, tiny):

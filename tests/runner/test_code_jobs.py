@@ -9,7 +9,8 @@ import pytest
 
 from heldout.challenges.bundle import load_bundle
 from heldout.models import SubmissionStatus
-from heldout.runner.execute import HIDDEN_EXIT_MESSAGE, run_code
+from heldout.runner.checks import CHECK_TIME_LIMIT_S, check_limits, run_visible
+from heldout.runner.execute import HIDDEN_EXIT_MESSAGE, code_limits, run_code
 from heldout.runner.outcome import ScoringTask
 from heldout.storage import LocalStorage
 from tests.bundles import COPY_SAMPLE_PREDICT, LEAKING_PREDICT, assert_no_hidden_row, write_code_bundle
@@ -145,3 +146,27 @@ def test_a_visible_output_for_the_wrong_rows_fails_with_the_checkers_message(sta
     assert outcome.status == SubmissionStatus.FAILED
     assert outcome.error.startswith("The submission.csv your code wrote in the visible run was rejected: "
                                     "1 id(s) are not in the test set, e.g. '999'")
+
+
+# -- "Check my file": the visible run alone -------------------------------------------------------------------
+
+@pytest.mark.parametrize("code", [
+    "import csv\nprint('starting')\nraise KeyError('no such column')\n",
+    "print('wrote nothing')\n",
+    "open('/output/submission.csv', 'w').write('id,y\\n999,1.0\\n')\n",
+], ids=["crashes", "writes no file", "writes the wrong rows"])
+def test_check_my_file_reports_what_the_visible_run_of_a_real_submission_reports(staged, bwrap_sandbox, code):
+    task = task_for(staged, code)
+    checked = run_visible(bwrap_sandbox, staged[0], task, limits=check_limits(task.rules))
+    submitted = run_code(bwrap_sandbox, staged[0], task)
+    assert submitted.status == SubmissionStatus.FAILED and not checked.passed
+    assert (checked.message, checked.logs) == (submitted.error, submitted.logs)
+    assert "the visible run" in checked.message
+
+
+def test_a_check_keeps_the_challenges_limits_but_runs_for_at_most_30_seconds():
+    long = {"code": {"time_limit_s": 600, "memory_mb": 512, "cpus": 2.0, "pids": 32}}
+    assert CHECK_TIME_LIMIT_S == 30
+    assert check_limits(long).timeout_s == 30 and check_limits(long).memory_bytes == code_limits(long).memory_bytes
+    assert (check_limits(long).cpus, check_limits(long).pids) == (2.0, 32)
+    assert check_limits({"code": {"time_limit_s": 10}}).timeout_s == 10

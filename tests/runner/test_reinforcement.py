@@ -28,6 +28,7 @@ from heldout.challenges.bundle import load_bundle
 from heldout.challenges.environments import make_environment
 from heldout.challenges.environments.cartpole import run_episode
 from heldout.models import SubmissionStatus
+from heldout.runner.checks import check_limits, run_visible
 from heldout.runner.outcome import ScoringTask
 from heldout.runner.reinforcement import judge, run_reinforcement
 from heldout.runner.sandbox.base import Limits, RunResult
@@ -361,6 +362,18 @@ def test_a_policy_shows_its_public_episodes_and_never_a_private_one(bwrap_sandbo
     params = cartpole["rules"]["environment"]["params"]
     assert all(f"OBS {obs}" in outcome.logs for obs in first_observations(rows, "Public", params))
     assert not any(obs in outcome.logs for obs in first_observations(rows, "Private", params))
+
+
+@pytest.mark.parametrize("source", ["print('loading')\ndef decide(observation):\n    return 0\n",
+                                    "def act(observation):\n    return {'left': 0}[observation]\n"],
+                         ids=["without act()", "crashing in act()"])
+def test_check_my_file_reports_what_the_visible_run_of_a_real_submission_reports(bwrap_sandbox, submitter, source):
+    task = submitter.task(source)
+    checked = run_visible(bwrap_sandbox, submitter.storage, task, limits=check_limits(task.rules))
+    submitted = run_reinforcement(bwrap_sandbox, submitter.storage, task)
+    assert submitted.status == SubmissionStatus.FAILED and not checked.passed
+    assert (checked.message, checked.logs) == (submitted.error, submitted.logs)
+    assert "in the visible run" in checked.message and checked.logs
 
 
 @pytest.mark.docker
