@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from heldout.challenges.bundle import Bundle, load_bundle, solution_as_submission
 from heldout.challenges.metrics import get_metric
 from heldout.challenges.scoring import score_files
+from heldout.leaderboard.modes import BoardMode
 from heldout.runner.baseline import check_bundle_baseline
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,6 +64,24 @@ def test_sample_submission_scores(bundle):
         return
     result = score_files(bundle.sample_submission.path, bundle.solution.path, bundle.spec)
     assert result.public_score is not None and result.private_score is not None
+
+
+def test_beginners_see_the_most_and_a_withholding_board_says_it_teaches_probing(bundle):
+    """A beginner challenge's board is classic: its scores come with intervals and, where the kind of
+    challenge has them, diagnostics. A rounded or ladder board is kept only where the challenge teaches
+    about probing the public board, and its description says so."""
+    mode = BoardMode(name=bundle.rules.leaderboard.mode, greater_is_better=True, display_precision=5,
+                     digits=bundle.rules.leaderboard.digits, step=bundle.rules.leaderboard.step)
+    if bundle.difficulty == "beginner":
+        assert mode.shows_interval, f"{bundle.slug}: a beginner challenge hides its intervals and diagnostics"
+        if bundle.sample_submission is not None:
+            result = score_files(bundle.sample_submission.path, bundle.solution.path, bundle.spec)
+            assert result.public_ci is not None
+            assert result.diagnostics is not None or bundle.task_type == "clustering", bundle.slug
+    if not mode.shows_interval:
+        assert bundle.difficulty != "beginner"
+        assert re.search(r"prob(e|ing) the (public )?(leader)?board", bundle.description_md), \
+            f"{bundle.slug}: a {mode.name.value} board, but its description does not say it teaches probing"
 
 
 def test_baseline_scores_within_its_stated_range(bundle, bwrap_sandbox):

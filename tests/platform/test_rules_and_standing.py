@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from heldout.leaderboard.best import refresh_team_best
 from heldout.models import User, utcnow
-from tests.factories import make_challenge, make_scored, make_team, make_user
+from tests.factories import make_challenge, make_group, make_scored, make_team, make_user
 
 DAY = timedelta(days=1)
 
@@ -56,6 +56,9 @@ def test_the_overview_states_every_rule_in_one_panel(client, auth, rounded):
     # The evaluation tab no longer promises intervals this board withholds.
     assert "Each public score comes with a 95% bootstrap interval" not in page
     assert "The 95% intervals and per-submission diagnostics are withheld on this challenge" in page
+    # Where the shake-up chart will be, a note says when it comes and why not before.
+    assert re.search(r'<p id="shakeup-withheld" class="withheld">The shake-up chart.*appears here with the private '
+                     r"leaderboard: private ranks stay hidden until then", page)
 
 
 def test_the_api_challenge_json_carries_the_same_rules(client, rounded):
@@ -78,6 +81,7 @@ def test_a_classic_board_withholds_only_the_private_scores(client, app):
         s.commit()
     page = client.get("/c/open-book").get_data(as_text=True)
     assert "Nothing: every score, interval and diagnostic is shown." in page
+    assert 'id="shakeup-chart"' in page and "shakeup-withheld" not in page
     assert client.get("/api/v1/challenges/open-book").get_json()["rules"]["withheld"] == []
 
 
@@ -144,3 +148,37 @@ def test_every_board_marks_my_team_and_jumps_to_it_from_another_page(client, app
     row = re.search(r'<tr id="my-team" aria-current="true" class="mine">.*?</tr>', second, re.S).group(0)
     assert "ada&#39;s team" in row and "(your team)" in row and ">131<" in row
     assert "Jump to my team" not in second
+
+
+def test_the_private_and_a_study_groups_boards_jump_to_my_team_too(client, app, auth):
+    auth.register()
+    with _services(app).sessions() as s:
+        challenge = make_challenge(s, "revealed", private_revealed=True)
+        ada = _me(s)
+        users = []
+        for n in range(110):  # rmse: lower is better, so ada's 200.0 ranks last on both boards
+            team = make_team(s, challenge, user := make_user(s), name=f"team {n:03}")
+            make_scored(s, team, user, float(n), private=float(n))
+            refresh_team_best(s, challenge.id, team.id)
+            users.append(user)
+        team = make_team(s, challenge, ada, name="ada's team")
+        make_scored(s, team, ada, 200.0, private=200.0)
+        refresh_team_best(s, challenge.id, team.id)
+        group = make_group(s, users[0], ada, *users[1:105], name="Tuesday study")
+        s.commit()
+        slug = group.slug
+    private = client.get("/c/revealed/leaderboard?board=private").get_data(as_text=True)
+    assert 'class="mine"' not in private
+    assert '<a href="/c/revealed/leaderboard?board=private&amp;page=2#my-private-team">Jump to my team</a>' in private
+    second = client.get("/c/revealed/leaderboard?board=private&page=2").get_data(as_text=True)
+    assert re.search(r'<tr id="my-private-team" aria-current="true" class="mine">.*?ada&#39;s team', second, re.S)
+    assert "Jump to my team" not in second
+    # In the group, ada is the 106th of its 106 teams: its board's second page, numbered within the group.
+    grouped = client.get(f"/c/revealed/leaderboard?group={slug}").get_data(as_text=True)
+    assert f'<a href="/c/revealed/leaderboard?group={slug}&amp;page=2#my-team">Jump to my team</a>' in grouped
+    grouped_private = client.get(f"/c/revealed/leaderboard?board=private&group={slug}").get_data(as_text=True)
+    assert (f'<a href="/c/revealed/leaderboard?board=private&amp;group={slug}&amp;page=2#my-private-team">'
+            "Jump to my team</a>") in grouped_private
+    row = re.search(r'<tr id="my-team" aria-current="true" class="mine">.*?</tr>',
+                    client.get(f"/c/revealed/leaderboard?group={slug}&page=2").get_data(as_text=True), re.S).group(0)
+    assert re.search(r'<td class="num">106</td>\s*<td class="num">111</td>', row), row
