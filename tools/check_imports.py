@@ -13,6 +13,11 @@ the package itself) sit above everything. ``client`` is the stand-alone API
 client: it imports nothing of Heldout but itself. Within ``platform``, nothing
 but the entry points imports the app factory (``heldout.platform.app``).
 
+The web tier runs no participant code, so of the runner it imports only the
+seam in ``WEB_RUNNER_SEAM`` (enqueueing, and the state the pages show), and
+those modules import of the runner only each other and ``runner.outcome``
+(plain data), so a web process never loads the sandbox or the scoring code.
+
 Every ``import`` counts, at the top of a module or inside a function, except
 those under ``if TYPE_CHECKING:``, which never run. ``from a import b`` is an
 import of the module ``a.b`` when there is one, else of ``a``. Run from the
@@ -34,6 +39,21 @@ LAYERS = {"challenges": 1, "leaderboard": 2, "runner": 3, "platform": 4}
 ENTRY_POINTS = {"", "cli", "commands", "startup", "migrate", "migrations", "__main__"}
 STANDALONE = {"client"}
 FACTORY = "heldout.platform.app"
+# What the web tier (platform) may import of the runner, and why; everything else of the runner runs on workers.
+WEB_RUNNER_SEAM = {
+    "heldout.runner.queue": "the one enqueue point, and waiting for a check's answer",
+    "heldout.runner.claims": "requeue, the one conditional UPDATE that sends a submission back to be scored",
+    "heldout.runner.baseline_checks": "the baseline check's state on the challenge row, shown and required to publish",
+    "heldout.runner.registry": "the worker registry's rule for a stale worker, which the admin page applies",
+    "heldout.runner.failures": "the failure reasons /metrics counts, the same grouping as the workers' log lines",
+    "heldout.runner.health": "/healthz of the embedded demo, whose web process is its own worker",
+}
+# Seam modules that may load more of the runner than the seam, and why.
+SEAM_REACHES_FURTHER = {
+    "heldout.runner.health": "it builds the sandbox to ask whether it answers, inside a function: only the "
+                             "embedded demo's /healthz calls it",
+}
+SEAM_DATA = {"heldout.runner.outcome"}  # plain dataclasses the seam's functions take and return
 # Web libraries that only the web tier (and the entry points) may import.
 WEB_LIBRARIES = {"flask", "flask_login", "flask_wtf", "flask_limiter", "werkzeug", "jinja2", "gunicorn"}
 
@@ -117,6 +137,19 @@ def layering_problem(importer: str, imported: str) -> str | None:
     return None
 
 
+def seam_problem(importer: str, imported: str) -> str | None:
+    """An import that would make the web tier load more of the runner than ``WEB_RUNNER_SEAM``."""
+    if area(imported) != "runner":
+        return None
+    if area(importer) == "platform" and imported not in WEB_RUNNER_SEAM:
+        return ("the web tier imports of the runner only " + ", ".join(sorted(WEB_RUNNER_SEAM))
+                + " (add a module to WEB_RUNNER_SEAM in tools/check_imports.py with the reason)")
+    if importer in WEB_RUNNER_SEAM and importer not in SEAM_REACHES_FURTHER \
+            and imported not in WEB_RUNNER_SEAM.keys() | SEAM_DATA:
+        return "the web tier imports this module, so it imports of the runner only the seam and runner.outcome"
+    return None
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module, or of one that imports itself (Tarjan)."""
     index: dict[str, int] = {}
@@ -176,6 +209,9 @@ def main() -> int:
                 problems.append(f"{where}:{line}: imports {target}: {problem}")
             if target == FACTORY and area(name) not in ENTRY_POINTS and name != "heldout.platform":
                 problems.append(f"{where}:{line}: imports the app factory: only the entry points do")
+            problem = seam_problem(name, target)
+            if problem:
+                problems.append(f"{where}:{line}: imports {target}: {problem}")
     for component in cycles(graph):
         chain = " <-> ".join(component)
         problems.append(f"import cycle: {chain}")

@@ -24,6 +24,7 @@ from . import bundle_data as tables
 from .bundle_checks import check_semantics
 from .bundle_data import sha256_file
 from .bundle_schema import CLASSIC, YAML_NAME, check_document
+from .code import DEFAULT_CPUS, DEFAULT_ENTRYPOINT, DEFAULT_MEMORY_MB, DEFAULT_TIME_LIMIT_S
 from .bundle_zip import DEFAULT_MAX_UNPACKED_BYTES, bundle_root, extract_zip
 from .errors import BundleError, BundleErrors, SubmissionError
 from .spec import ScoringSpec
@@ -68,10 +69,10 @@ class CodeRules:
     code on the public example rows instead of the hidden test set.
     """
 
-    entrypoint: str = "predict.py"
-    time_limit_s: int = 600
-    memory_mb: int = 2048
-    cpus: float = 1.0
+    entrypoint: str = DEFAULT_ENTRYPOINT
+    time_limit_s: int = DEFAULT_TIME_LIMIT_S
+    memory_mb: int = DEFAULT_MEMORY_MB
+    cpus: float = DEFAULT_CPUS
     data: dict = field(default_factory=dict)
     example_data: dict = field(default_factory=dict)
 
@@ -375,3 +376,17 @@ def solution_as_submission(bundle: Bundle, target: str | Path) -> Path:
                 values = [row[column] for column in truth]
             writer.writerow([row[spec.id_column]] + values)
     return target
+
+
+def rules_of_bundle(bundle: Bundle) -> dict:
+    """The parts of a bundle's rules that a run reads: the code limits and entry point, the environment, and
+    the mount holding the test set (the visible run's output must have its example's ids)."""
+    rules: dict = {}
+    if bundle.rules.code is not None:
+        rules["code"] = asdict(bundle.rules.code)
+        test_mounts = [mount for mount, name in bundle.rules.code.data.items()
+                       if bundle.test is not None and name == bundle.test.name]
+        rules["test_mount"] = test_mounts[0] if test_mounts else None
+    if bundle.environment is not None:
+        rules["environment"] = asdict(bundle.environment)
+    return rules

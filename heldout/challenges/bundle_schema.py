@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable
 
+from . import code
 from .errors import BundleError
 from .spec import TASK_TYPES
 
@@ -134,10 +135,10 @@ SCHEMA: dict = {
             "step": Field("number", minimum=0),
         }),
         "code": Section(optional=True, fields={
-            "entrypoint": Field("str", default="predict.py"),
-            "time_limit_s": Field("int", default=600, minimum=1),
-            "memory_mb": Field("int", default=2048, minimum=64),
-            "cpus": Field("number", default=1.0, minimum=0.1),
+            "entrypoint": Field("str", default=code.DEFAULT_ENTRYPOINT),
+            "time_limit_s": Field("int", default=code.DEFAULT_TIME_LIMIT_S, minimum=1),
+            "memory_mb": Field("int", default=code.DEFAULT_MEMORY_MB, minimum=64),
+            "cpus": Field("number", default=code.DEFAULT_CPUS, minimum=0.1),
             "data": Field("strmap", default={}),
             "example_data": Field("strmap", default={}),
         }),

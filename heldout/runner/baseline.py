@@ -21,69 +21,21 @@ import os
 import shutil
 import stat
 import tempfile
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from heldout.challenges.bundle import rules_of_bundle
 from heldout.challenges.bundle_schema import YAML_NAME
 from heldout.challenges.errors import BundleError
 from heldout.models import SubmissionStatus
-from heldout.runner.execute import limit_message, score_predictions
+from heldout.runner.baseline_checks import ERROR, FAILED, PASSED, BaselineReport, BaselineTask
+from heldout.runner.execute import code_limits, limit_message, score_predictions
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.run import run_task
-from heldout.runner.sandbox.base import Limits, Mount, RunRequest, SandboxUnavailable
+from heldout.runner.sandbox.base import Mount, RunRequest, SandboxUnavailable
 
 # A predictions bundle states no limits of its own for its baseline: these match a code challenge's defaults.
-PREDICTIONS_BASELINE_LIMITS = Limits(timeout_s=600, memory_bytes=2 << 30, cpus=1.0, pids=64)
-PASSED, FAILED, ERROR = "passed", "failed", "error"
+PREDICTIONS_BASELINE_LIMITS = code_limits({})
 MAX_LOG_CHARS = 20_000
-
-
-@dataclass(frozen=True)
-class BaselineTask:
-    """What a baseline check needs, as plain values and storage keys (no ORM object, no bundle)."""
-
-    slug: str
-    kind: str                   # "predictions" | "code"
-    scoring_spec: dict          # what the scorer receives; its task_type says "reinforcement"
-    rules: dict                 # code limits, entry point, environment: as a submission's run reads them
-    solution_key: str
-    script_key: str
-    script_name: str
-    score_min: float
-    score_max: float
-    file_keys: dict[str, str] = field(default_factory=dict)  # the learner's downloads, by name
-    data_keys: dict[str, str] = field(default_factory=dict)  # what a code run mounts at /data, by name
-    visible_data_keys: dict[str, str] = field(default_factory=dict)  # the same for its visible run
-
-
-@dataclass
-class BaselineReport:
-    """How the check ended: ``passed``, ``failed`` (the bundle's fault) or ``error`` (the platform's)."""
-
-    state: str
-    score_min: float
-    score_max: float
-    public_score: float | None = None
-    private_score: float | None = None
-    errors: list[BundleError] = field(default_factory=list)
-    logs: str = ""
-    run_s: float | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.state == PASSED
-
-    def to_dict(self) -> dict:
-        """Plain JSON values, for a JSON column."""
-        out = asdict(self)
-        out["errors"] = [{"message": e.message, "file": e.file, "field": e.field, "row": e.row} for e in self.errors]
-        return out
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "BaselineReport":
-        values = dict(data)
-        values["errors"] = [BundleError(**e) for e in values.get("errors") or []]
-        return cls(**values)
 
 
 def check_baseline(sandbox, storage, task: BaselineTask) -> BaselineReport:  # noqa: ANN001
@@ -234,20 +186,6 @@ def task_of_bundle(bundle) -> tuple[BaselineTask, BundleFiles]:  # noqa: ANN001
         score_min=bundle.baseline.score_min, score_max=bundle.baseline.score_max,
         file_keys=file_keys, data_keys=data_keys, visible_data_keys=visible_keys)
     return task, BundleFiles(paths)
-
-
-def rules_of_bundle(bundle) -> dict:  # noqa: ANN001
-    """The parts of a bundle's rules that a run reads: the code limits and entry point, the environment, and
-    the mount holding the test set (the visible run's output must have its example's ids)."""
-    rules: dict = {}
-    if bundle.rules.code is not None:
-        rules["code"] = asdict(bundle.rules.code)
-        test_mounts = [mount for mount, name in bundle.rules.code.data.items()
-                       if bundle.test is not None and name == bundle.test.name]
-        rules["test_mount"] = test_mounts[0] if test_mounts else None
-    if bundle.environment is not None:
-        rules["environment"] = asdict(bundle.environment)
-    return rules
 
 
 def check_bundle_baseline(sandbox, bundle) -> BaselineReport:  # noqa: ANN001

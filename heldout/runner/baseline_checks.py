@@ -12,14 +12,64 @@ it is safe, as in :mod:`heldout.runner.claims`.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from heldout.challenges.errors import BundleError
 from heldout.models import Challenge, ChallengeFile
-from heldout.runner.baseline import ERROR, PASSED, BaselineReport, BaselineTask
 from heldout.runner.claims import run_data_keys
 
-PENDING = "pending"
+PENDING, PASSED, FAILED, ERROR = "pending", "passed", "failed", "error"
+
+
+@dataclass(frozen=True)
+class BaselineTask:
+    """What a baseline check needs, as plain values and storage keys (no ORM object, no bundle)."""
+
+    slug: str
+    kind: str                   # "predictions" | "code"
+    scoring_spec: dict          # what the scorer receives; its task_type says "reinforcement"
+    rules: dict                 # code limits, entry point, environment: as a submission's run reads them
+    solution_key: str
+    script_key: str
+    script_name: str
+    score_min: float
+    score_max: float
+    file_keys: dict[str, str] = field(default_factory=dict)  # the learner's downloads, by name
+    data_keys: dict[str, str] = field(default_factory=dict)  # what a code run mounts at /data, by name
+    visible_data_keys: dict[str, str] = field(default_factory=dict)  # the same for its visible run
+
+
+@dataclass
+class BaselineReport:
+    """How the check ended: ``passed``, ``failed`` (the bundle's fault) or ``error`` (the platform's)."""
+
+    state: str
+    score_min: float
+    score_max: float
+    public_score: float | None = None
+    private_score: float | None = None
+    errors: list[BundleError] = field(default_factory=list)
+    logs: str = ""
+    run_s: float | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.state == PASSED
+
+    def to_dict(self) -> dict:
+        """Plain JSON values, for a JSON column."""
+        out = asdict(self)
+        out["errors"] = [{"message": e.message, "file": e.file, "field": e.field, "row": e.row} for e in self.errors]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "BaselineReport":
+        values = dict(data)
+        values["errors"] = [BundleError(**e) for e in values.get("errors") or []]
+        return cls(**values)
 
 
 def task_of_challenge(session: Session, challenge: Challenge) -> BaselineTask | None:
@@ -60,8 +110,6 @@ def record_report(session: Session, challenge_id: int, content_hash: str, report
 
 
 def unrunnable(task: BaselineTask, why: str) -> BaselineReport:
-    from heldout.challenges.errors import BundleError
-
     return BaselineReport(state=ERROR, score_min=task.score_min, score_max=task.score_max,
                           errors=[BundleError(why)])
 

@@ -2,7 +2,7 @@
 
 The web host has no sandbox: it stores the upload, queues :func:`check_code`
 at the front of the scoring queue (workers take it before any scoring job) and waits for
-its answer (:func:`wait_for_check`). The job performs exactly the visible run
+its answer (``runner.queue.wait_for_check``). The job performs exactly the visible run
 of a real submission (``execute.visible_code_run`` or
 ``reinforcement.visible_policy_run``), with the time limit cut to
 ``CHECK_TIME_LIMIT_S``, and returns what it showed as plain JSON values. No
@@ -28,22 +28,16 @@ from heldout.runner.claims import run_data_keys
 from heldout.runner.context import current_context
 from heldout.runner.execute import code_limits, visible_code_run
 from heldout.runner.outcome import Outcome, ScoringTask
+from heldout.runner.queue import CHECK_TIME_LIMIT_S, check_time_limit_s
 from heldout.runner.reinforcement import visible_policy_run
 from heldout.runner.sandbox.base import Limits, SandboxUnavailable
 from heldout.runner.visible import VisibleRun
 
 log = logging.getLogger(__name__)
 
-CHECK_TIME_LIMIT_S = 30.0
-# How long the web host waits for a worker to take the job and run it, beyond the run's own limit.
-CHECK_WAIT_MARGIN_S = 60.0
-POLL_S = 0.2
-
-
 def check_limits(rules: dict) -> Limits:
-    """The challenge's own limits, with at most ``CHECK_TIME_LIMIT_S`` of time."""
-    limits = code_limits(rules)
-    return replace(limits, timeout_s=min(limits.timeout_s, CHECK_TIME_LIMIT_S))
+    """The challenge's own limits, with at most ``CHECK_TIME_LIMIT_S`` of time (the web host waits that long)."""
+    return replace(code_limits(rules), timeout_s=check_time_limit_s(rules))
 
 
 def run_visible(sandbox, storage, task: ScoringTask, *, limits: Limits | None = None,
@@ -79,21 +73,4 @@ def check_code(challenge_id: int, file_key: str, filename: str, check_id: str) -
     return visible.to_dict()
 
 
-def wait_for_check(job, timeout_s: float) -> dict | None:  # noqa: ANN001
-    """The finished job's answer, or None if it did not finish in ``timeout_s`` (it is then cancelled)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        status = job.get_status(refresh=True)
-        if status == "finished":
-            return job.return_value(refresh=True)
-        if status in ("failed", "stopped", "canceled"):
-            return VisibleRun.broke(Outcome.platform_error(f"the check job {status}")).to_dict()
-        time.sleep(POLL_S)
-    try:
-        job.cancel()
-    except Exception:  # noqa: BLE001 - already taken or gone: either way nobody waits for it any more
-        pass
-    return None
-
-
-__all__ = ["check_code", "check_limits", "run_visible", "wait_for_check", "CHECK_TIME_LIMIT_S"]
+__all__ = ["check_code", "check_limits", "run_visible", "CHECK_TIME_LIMIT_S"]

@@ -17,10 +17,11 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-import zipfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
+from heldout.challenges.code import code_limits as challenge_code_limits
+from heldout.challenges.code import entrypoint_of, unpack_code
 from heldout.challenges.errors import BundleError, SubmissionError
 from heldout.challenges.spec import ScoringSpec
 from heldout.challenges.validation import read_submission, read_test_ids
@@ -228,41 +229,8 @@ def stage_data(storage: Storage, data_keys: dict[str, str], data_dir: Path) -> N
 
 
 def code_limits(rules: dict) -> Limits:
-    code = (rules or {}).get("code") or {}
-    return Limits(
-        timeout_s=float(code.get("time_limit_s", 600)),
-        memory_bytes=int(code.get("memory_mb", 1024)) * 1024 * 1024,
-        cpus=float(code.get("cpus", 1.0)),
-        pids=int(code.get("pids", 64)),
-    )
-
-
-def entrypoint_of(rules: dict) -> str:
-    return ((rules or {}).get("code") or {}).get("entrypoint") or "predict.py"
-
-
-def unpack_code(upload: Path, filename: str, target: Path, *, entrypoint: str = "predict.py") -> str | None:
-    """Put a ``.py`` file or a zip into ``target``; returns a message for the participant if it is unusable."""
-    if filename.lower().endswith(".py"):
-        shutil.copyfile(upload, target / entrypoint)
-        return None
-    if not zipfile.is_zipfile(upload):
-        return f"A code submission must be a {entrypoint} file or a .zip containing {entrypoint}."
-    total = 0
-    with zipfile.ZipFile(upload) as archive:
-        for info in archive.infolist():
-            name = info.filename
-            if name.startswith("/") or ".." in Path(name).parts:
-                return f"The zip contains an unsafe path: {name!r}."
-            if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                return f"The zip contains a symbolic link: {name!r}."
-            total += info.file_size
-            if total > 512 * 1024 * 1024:
-                return "The zip unpacks to more than 512 MB."
-        archive.extractall(target)
-    if not (target / entrypoint).is_file():
-        return f"The zip has no {entrypoint} at its top level."
-    return None
+    """The sandbox limits of a challenge's code runs: the bundle's (heldout.challenges.code), defaults filled in."""
+    return Limits(**asdict(challenge_code_limits(rules)))
 
 
 __all__ = ["score_predictions", "run_code", "visible_code_run", "hidden_code_run", "interpret_scorer",

@@ -7,10 +7,14 @@ the database: losing it loses nothing, because the reconciler rebuilds it.
 from __future__ import annotations
 
 import logging
+import time
 
 from redis import Redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
+
+from heldout.challenges.code import code_limits
+from heldout.models import SubmissionStatus
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,11 @@ JOB_TIMEOUT_S = 3600  # RQ's own timeout is a soft backstop; the sandbox enforce
 # ignores SIGTERM until its wait ends, which would make every worker slow to stop.)
 CHECK_JOB_TIMEOUT_S = 300
 CHECK_RESULT_TTL_S = 600
+# A check runs with the challenge's own time limit, cut to this: someone waits for the answer.
+CHECK_TIME_LIMIT_S = 30.0
+# How long the web host waits for a worker to take the job and run it, beyond the run's own limit.
+CHECK_WAIT_MARGIN_S = 60.0
+CHECK_POLL_S = 0.2
 
 
 def connect_redis(url: str | None, *, embedded_server=None) -> Redis:  # noqa: ANN001
@@ -90,3 +99,28 @@ def enqueue_check(queue: Queue, check_id: str, challenge_id: int, file_key: str,
 
 def queued_job_ids(queue: Queue) -> set[str]:
     return set(queue.get_job_ids())
+
+
+def check_time_limit_s(rules: dict | None) -> float:
+    """The time limit of a check's run: the challenge's own (heldout.challenges.code), at most CHECK_TIME_LIMIT_S."""
+    return min(code_limits(rules).timeout_s, CHECK_TIME_LIMIT_S)
+
+
+def wait_for_check(job, rules: dict | None) -> dict | None:  # noqa: ANN001
+    """The finished check job's answer (``VisibleRun.to_dict()``), or None if it did not finish in time (it is
+    then cancelled). A job that failed or was stopped answers as a visible run that broke on our side."""
+    deadline = time.monotonic() + check_time_limit_s(rules) + CHECK_WAIT_MARGIN_S
+    while time.monotonic() < deadline:
+        status = job.get_status(refresh=True)
+        if status == "finished":
+            return job.return_value(refresh=True)
+        if status in ("failed", "stopped", "canceled"):
+            return {"passed": False, "status": SubmissionStatus.ERROR.value,
+                    "message": "The visible run broke on our side, not yours.", "logs": "", "details": {},
+                    "error_detail": None}
+        time.sleep(CHECK_POLL_S)
+    try:
+        job.cancel()
+    except Exception:  # noqa: BLE001 - already taken or gone: either way nobody waits for it any more
+        pass
+    return None

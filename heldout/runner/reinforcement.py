@@ -46,8 +46,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
+from heldout.challenges.code import POLICY_ENTRYPOINT, entrypoint_of, unpack_code
 from heldout.models import SubmissionStatus
-from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data, unpack_code
+from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.sandbox.base import Limits, Mount, RunRequest, RunResult, read_json_result
 from heldout.runner.visible import (
@@ -136,7 +137,7 @@ def _play(sandbox, storage: Storage, task: ScoringTask, workdir: Path, solution:
     code_dir, data_dir, input_dir, output_dir = (workdir / name for name in ("code", "data", "input", "output"))
     for folder in (code_dir, data_dir, output_dir):
         folder.mkdir()
-    entrypoint = ((task.rules or {}).get("code") or {}).get("entrypoint") or "policy.py"
+    entrypoint = entrypoint_of(task.rules, POLICY_ENTRYPOINT)
     failure = unpack_code(storage.local_file(task.file_key), task.filename, code_dir, entrypoint=entrypoint)
     if failure:
         return Outcome.failed(failure)

@@ -27,8 +27,7 @@ from heldout.challenges.validation import read_solution, read_submission
 from heldout.models import Challenge, SubmissionKind
 from heldout.platform.services.errors import ServiceError, Unavailable, UploadTooLarge
 from heldout.platform.services.submission_format import submission_format
-from heldout.runner.checks import CHECK_WAIT_MARGIN_S, check_limits, wait_for_check
-from heldout.runner.queue import enqueue_check
+from heldout.runner.queue import enqueue_check, wait_for_check
 from heldout.storage import Storage
 
 
@@ -97,7 +96,7 @@ def _check_code(storage: Storage, challenge: Challenge, data: bytes, filename: s
     storage.save_stream(key, io.BytesIO(data))
     try:
         job = enqueue_check(queue, check_id, challenge.id, key, filename)
-        answer = wait_for_check(job, check_limits(challenge.rules).timeout_s + CHECK_WAIT_MARGIN_S)
+        answer = wait_for_check(job, challenge.rules)
     except RedisError:
         raise Unavailable("The check could not be queued; try again in a minute.") from None
     finally:

@@ -28,7 +28,7 @@ from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionSta
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError, UploadTooLarge
 from heldout.platform.services.publishing import LoadResult, requeue_challenge, store_bundle
 from heldout.runner import baseline_checks
-from heldout.runner.baseline import BaselineReport
+from heldout.runner.baseline_checks import BaselineReport
 from heldout.runner.queue import enqueue_baseline_check, enqueue_scoring
 from heldout.storage import Storage
 

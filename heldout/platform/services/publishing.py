@@ -13,7 +13,7 @@ from rq import Queue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from heldout.challenges.bundle import Bundle, load_bundle
+from heldout.challenges.bundle import Bundle, load_bundle, rules_of_bundle
 from heldout.models import (
     Challenge,
     ChallengeFile,
@@ -22,7 +22,6 @@ from heldout.models import (
     SubmissionKind,
     SubmissionStatus,
 )
-from heldout.runner.baseline import rules_of_bundle
 from heldout.runner.claims import requeue
 from heldout.runner.queue import enqueue_scoring
 from heldout.storage import Storage

@@ -1,0 +1,33 @@
+"""tools/check_imports.py: the layering, no cycles, and the web tier's narrow seam into the runner."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load_checker():
+    spec = importlib.util.spec_from_file_location("check_imports", ROOT / "tools" / "check_imports.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_code_as_it_is_passes(capsys):
+    assert load_checker().main() == 0
+    assert "no cycle" in capsys.readouterr().out
+
+
+def test_the_web_tier_imports_of_the_runner_only_the_queue_and_the_state_it_shows():
+    check = load_checker()
+    assert check.seam_problem("heldout.platform.services.submissions", "heldout.runner.queue") is None
+    assert "web tier imports of the runner only" in check.seam_problem(
+        "heldout.platform.services.checks", "heldout.runner.execute")
+    assert check.seam_problem("heldout.platform.views.health", "heldout.runner.sandbox.base") is not None
+    # The seam itself may not pull in the scoring code, or the web tier would load it all the same.
+    assert "only the seam" in check.seam_problem("heldout.runner.claims", "heldout.runner.visible")
+    assert check.seam_problem("heldout.runner.claims", "heldout.runner.outcome") is None
+    # The workers' own modules import what they like of the runner.
+    assert check.seam_problem("heldout.runner.jobs", "heldout.runner.execute") is None
