@@ -104,10 +104,16 @@ class DatabaseStorage:
             connection.execute(insert(_chunks).values(file_id=file_id, n=n, data=data))
 
     def _publish(self, file_id: int, key: str, size: int, sha256: str) -> None:
-        """One transaction: the old file under ``key`` goes, the new one takes its key."""
+        """One transaction: the old file under ``key`` goes, the new one takes its key.
+
+        Writers of one key publish one at a time (``_lock_key``). Two at once on PostgreSQL deadlocked: each
+        statement of a READ COMMITTED transaction sees what committed before it began, so one writer's chunk
+        delete could miss the file another had just published, whose chunks its file delete's cascade then
+        locked in the other order."""
         for attempt in range(5):
             try:
                 with self.engine.begin() as connection:
+                    _lock_key(connection, key)
                     _delete_files(connection, _files.c.key == key)
                     published = connection.execute(update(_files).where(_files.c.id == file_id).values(
                         key=key, size=size, sha256=sha256, created_at=utcnow()))
@@ -115,7 +121,7 @@ class DatabaseStorage:
                         raise FileChanged(f"the upload of {key!r} was abandoned before it finished")
                 return
             except IntegrityError:
-                # Two writers of one key at once (PostgreSQL): the other one committed first; replace it.
+                # A writer that published without the lock (an older Heldout) committed first; replace its file.
                 if attempt == 4:
                     raise
 
@@ -159,6 +165,7 @@ class DatabaseStorage:
     def delete(self, key: str) -> None:
         self._check(key)
         with self.engine.begin() as connection:
+            _lock_key(connection, key)
             _delete_files(connection, or_(
                 _files.c.key == key,
                 func.substr(_files.c.key, 1, len(key) + 1) == key + "/"))
@@ -187,6 +194,18 @@ class DatabaseStorage:
             except FileChanged:
                 continue  # replaced while we read it: fetch the new one
         raise FileChanged(f"{key!r} kept changing while it was being fetched")
+
+
+# pg_advisory_xact_lock's two-int key space (apart from the one-bigint space): this class, then the key's hash.
+_LOCK_CLASS = int.from_bytes(b"hldt", "big", signed=True)
+
+
+def _lock_key(connection: Connection, key: str) -> None:
+    """Hold ``key`` until this transaction ends, against every other writer of it (PostgreSQL; SQLite lets one
+    writer in at a time anyway). Two keys sharing a 32-bit hash merely wait for each other."""
+    if connection.dialect.name == "postgresql":
+        objid = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)
+        connection.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, objid)))
 
 
 def _delete_files(connection: Connection, where) -> None:  # noqa: ANN001
