@@ -280,6 +280,9 @@ class Submission(Base):
     private_score: Mapped[float | None] = mapped_column(Float)
     public_ci_low: Mapped[float | None] = mapped_column(Float)
     public_ci_high: Mapped[float | None] = mapped_column(Float)
+    # The private score's 95% bootstrap interval: secret like the score, for the grades' tie bands.
+    private_ci_low: Mapped[float | None] = mapped_column(Float)
+    private_ci_high: Mapped[float | None] = mapped_column(Float)
     # What the participant reads when their submission failed (never private values).
     error: Mapped[str | None] = mapped_column(Text)
     error_detail: Mapped[dict | None] = mapped_column(JSON)

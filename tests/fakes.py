@@ -34,7 +34,7 @@ class ScriptedSandbox:
 
 def _scored(public: float, private: float) -> dict:
     return {"ok": True, "public_score": public, "private_score": private, "public_ci": [public - 0.1, public + 0.1],
-            "public_rows": 10, "private_rows": 10}
+            "private_ci": [private - 0.2, private + 0.2], "public_rows": 10, "private_rows": 10}
 
 
 def scored(public: float, private: float | None = None) -> tuple:

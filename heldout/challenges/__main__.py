@@ -5,7 +5,7 @@
 
 Exit status and OUT (stdout when ``--out`` is omitted):
 
-* 0: ``{"ok": true, "public_score", "private_score", "public_ci", "public_rows",
+* 0: ``{"ok": true, "public_score", "private_score", "public_ci", "private_ci", "public_rows",
   "private_rows", "ci_resamples", "timings"}`` (``check``: ``{"ok": true,
   "rows", "timings"}``). A score is ``null`` only when its split has no rows.
 * 2: the participant's file is wrong: ``{"ok": false, "error": SubmissionError.to_dict()}``.

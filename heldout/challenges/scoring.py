@@ -5,7 +5,10 @@ The pieces: :func:`~heldout.challenges.validation.read_solution` and
 files; :func:`metric_inputs` turns the columns into what the metric takes
 (labels become integer codes, the positive class a boolean); the metric
 scores each split; :func:`~heldout.challenges.bootstrap.bootstrap_ci` gives
-the public score's 95% interval.
+each score's 95% interval. The public one is shown with the public board; the
+private one is kept for the statistical tie bands of a study group's grades
+(heldout.leaderboard.ranking.tie_bands) and, like the private score, never shown
+before the reveal.
 
 Label conventions. Labels are matched by text, or by value when both sides
 are numbers (``1.0`` is ``1``). The label list is ``spec.labels``, else
@@ -47,6 +50,7 @@ class ScoreResult:
     private_rows: int
     ci_resamples: int = 0  # bootstrap resamples behind public_ci
     diagnostics: dict | None = None  # public split only, see diagnostics.py
+    private_ci: tuple[float, float] | None = None  # 95% percentile bootstrap interval of the private score
 
     def to_dict(self) -> dict:
         return {
@@ -57,6 +61,7 @@ class ScoreResult:
             "private_rows": self.private_rows,
             "ci_resamples": self.ci_resamples,
             "diagnostics": self.diagnostics,
+            "private_ci": list(self.private_ci) if self.private_ci is not None else None,
         }
 
 
@@ -80,13 +85,19 @@ def score_submission(submission: Submission, solution: Solution, spec: ScoringSp
     public = solution.public
     public_score = _split_score(metric, y_true, y_pred, params, public, "public")
     private_score = _split_score(metric, y_true, y_pred, params, ~public, "private")
-    ci = None
-    if public.any():
-        ci = bootstrap_ci(metric, _rows(y_true, public), _rows(y_pred, public), params=params,
-                          resamples=spec.bootstrap_resamples, seed=spec.bootstrap_seed)
+    ci = _interval(metric, spec, y_true, y_pred, params, public)
+    private_ci = _interval(metric, spec, y_true, y_pred, params, ~public)
     return ScoreResult(public_score, private_score, ci.as_tuple() if ci else None,
                        int(public.sum()), int((~public).sum()), ci.resamples if ci else 0,
-                       public_diagnostics(prepared, metric.input_kind, spec.task_type, public))
+                       public_diagnostics(prepared, metric.input_kind, spec.task_type, public),
+                       private_ci=private_ci.as_tuple() if private_ci else None)
+
+
+def _interval(metric: Metric, spec: ScoringSpec, y_true, y_pred, params: dict, mask: np.ndarray):
+    if not mask.any():
+        return None
+    return bootstrap_ci(metric, _rows(y_true, mask), _rows(y_pred, mask), params=params,
+                        resamples=spec.bootstrap_resamples, seed=spec.bootstrap_seed)
 
 
 def _rows(values, mask: np.ndarray):

@@ -77,6 +77,33 @@ def statistically_tied_top(intervals: Sequence[tuple[float, float] | None]) -> i
     return tied
 
 
+def tie_bands(intervals: Sequence[tuple[float, float] | None]) -> list[int]:
+    """The statistical tie band of each row of a board, in rank order: rows that cannot be told apart share one.
+
+    ``intervals`` are the rows' 95% bootstrap intervals, best rank first. The first row is in
+    band 1; each next row shares the band of the row above when their intervals overlap, and
+    starts the next band when they do not, or when either has no interval (nothing can be
+    said, so no tie is claimed). A band is a chain: a row may share a band with the one above
+    it without overlapping the band's first row, as on a board read from the top. An
+    instructor grades by band, not by the fourth decimal.
+
+    >>> tie_bands([(0.90, 0.95), (0.89, 0.93), (0.80, 0.88), (0.79, 0.81), None, (0.70, 0.80)])
+    [1, 1, 2, 2, 3, 4]
+    >>> tie_bands([])
+    []
+    """
+    bands: list[int] = []
+    for i, interval in enumerate(intervals):
+        above = intervals[i - 1] if i else None
+        if not bands:
+            bands.append(1)
+        elif interval is not None and above is not None and intervals_overlap(above, interval):
+            bands.append(bands[-1])
+        else:
+            bands.append(bands[-1] + 1)
+    return bands
+
+
 def choose_finals(candidates: Sequence[E], limit: int, *, selected, public_key) -> list[E]:  # noqa: ANN001
     """The submissions that count on the private board for one team.
 

@@ -401,6 +401,17 @@ PATHS = {
         "security": TOKEN, "tags": ["groups"], "parameters": [GROUP],
         "responses": {"200": {"description": "the roster", "content": {"text/csv": {"schema": {"type": "string"}}}},
                       **_errors(401, 403, 404, 429)}}},
+    "/groups/{slug}/challenges/{challenge}/grades.csv": {"get": {
+        "operationId": "getGrades",
+        "summary": "A study group challenge's grades as CSV (the group's lead only; another group's lead finds "
+        "nothing): one row per member with username, display_name, team, best_public_score, private_score, "
+        "private_rank, tie_band (members whose private bootstrap intervals overlap the one above share a band), "
+        "submissions, late, on_extension, and provisional (`yes` until the private board is revealed).",
+        "security": TOKEN, "tags": ["groups"],
+        "parameters": [GROUP, {"name": "challenge", "in": "path", "required": True,
+                               "description": "the group challenge's slug", "schema": SLUG["schema"]}],
+        "responses": {"200": {"description": "the grades", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                      **_errors(401, 403, 404, 429)}}},
 }
 
 # -- the Kaggle client's methods ---------------------------------------------------------------------------------

@@ -72,13 +72,16 @@ def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now
         status=outcome.status, finished_at=now, run_s=outcome.run_s, peak_memory_bytes=outcome.peak_memory_bytes,
         exit_code=outcome.exit_code, logs=outcome.logs, error=outcome.error, error_detail=outcome.error_detail,
         internal_error=outcome.internal_error, public_score=None, private_score=None,
-        public_ci_low=None, public_ci_high=None, retry_at=None, diagnostics=None,
+        public_ci_low=None, public_ci_high=None, private_ci_low=None, private_ci_high=None, retry_at=None,
+        diagnostics=None,
     )
     if outcome.status == SubmissionStatus.SCORED:
         values.update(public_score=outcome.public_score, private_score=outcome.private_score,
                       scored_version=task.challenge_version, diagnostics=outcome.diagnostics)
         if outcome.public_ci is not None:
             values.update(public_ci_low=outcome.public_ci[0], public_ci_high=outcome.public_ci[1])
+        if outcome.private_ci is not None:
+            values.update(private_ci_low=outcome.private_ci[0], private_ci_high=outcome.private_ci[1])
     elif outcome.status == SubmissionStatus.ERROR:
         submission = session.get(Submission, task.submission_id)
         attempts = submission.attempts if submission is not None else MAX_ATTEMPTS

@@ -79,10 +79,11 @@ def score_predictions(sandbox, storage: Storage, task: ScoringTask, submission_p
 def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001
     base = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes, exit_code=result.exit_code)
     if result.exit_code == 0 and payload and payload.get("ok"):
-        ci = payload.get("public_ci")
+        ci, private_ci = payload.get("public_ci"), payload.get("private_ci")
         return Outcome(status=SubmissionStatus.SCORED, public_score=_score(payload.get("public_score")),
                        private_score=_score(payload.get("private_score")),
                        public_ci=(float(ci[0]), float(ci[1])) if ci else None,
+                       private_ci=(float(private_ci[0]), float(private_ci[1])) if private_ci else None,
                        timings=payload.get("timings") or {}, diagnostics=_diagnostics(payload), **base)
     if result.exit_code == 2 and payload and isinstance(payload.get("error"), dict):
         detail = payload["error"]

@@ -31,6 +31,8 @@ class Outcome:
     public_score: float | None = None
     private_score: float | None = None
     public_ci: tuple[float, float] | None = None
+    # Never shown before the reveal, like the private score: the grades' tie bands use it.
+    private_ci: tuple[float, float] | None = None
     error: str | None = None
     error_detail: dict | None = None
     internal_error: str | None = None

@@ -66,7 +66,11 @@ def test_the_result_is_plain_json():
     result = score(submission(PROB), solution(BINARY), metric="log_loss", task_type="binary")
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert set(data) == {"public_score", "private_score", "public_ci", "public_rows", "private_rows", "ci_resamples",
-                         "diagnostics"}
+                         "diagnostics", "private_ci"}
+    # Each split's score has its own interval, around it.
+    for split in ("public", "private"):
+        low, high = data[f"{split}_ci"]
+        assert low <= data[f"{split}_score"] <= high
 
 
 def test_string_labels_with_a_positive_class():

@@ -55,6 +55,7 @@ def test_a_queued_submission_is_scored_and_reaches_the_leaderboard(context, sess
     assert row.status == SubmissionStatus.SCORED
     assert (row.public_score, row.private_score) == (0.25, 0.3)
     assert row.public_ci_low == pytest.approx(0.15)
+    assert (row.private_ci_low, row.private_ci_high) == (pytest.approx(0.1), pytest.approx(0.5))
     assert row.queue_wait_s is not None and row.run_s is not None
     with context.sessions() as s:
         best = s.scalar(select(TeamBestScore))

@@ -229,7 +229,7 @@ def private_board(session: Session, challenge: Challenge, viewer: User | None, *
     page = _page_number(page)
     study_group = _group(session, viewer, group)
     group_id = study_group.id if study_group else None
-    _ensure_private_standings(session, challenge, now)
+    ensure_private_standings(session, challenge, now)
     total = private.count_standings(session, challenge, group_id=group_id)
     pages = _pages(total, per_page, page)
     mine = _my_team_id(session, challenge, viewer)
@@ -309,10 +309,11 @@ def reveal_private(session: Session, challenge: Challenge, user: User, *, now: d
         raise Forbidden("Only the challenge's organizer can reveal the private leaderboard.", field="board")
     challenge.private_revealed = True
     session.commit()
-    _ensure_private_standings(session, challenge, now)
+    ensure_private_standings(session, challenge, now)
 
 
-def _ensure_private_standings(session: Session, challenge: Challenge, now: datetime) -> None:
+def ensure_private_standings(session: Session, challenge: Challenge, now: datetime) -> None:
+    """Recompute the stored private standings if they are stale (they are computed whether or not revealed)."""
     if private.is_current(session, challenge):
         return
     # The change counter must be committed before computing, so a score recorded meanwhile marks the result stale.

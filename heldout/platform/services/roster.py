@@ -25,6 +25,7 @@ from heldout.models import GroupMembership, RosterEntry, StudyGroup, User, utcno
 from heldout.platform.services.accounts import USERNAME
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.platform.services.groups import add_member, lead_group
+from heldout.platform.services.spreadsheets import spreadsheet_text
 
 COLUMNS = ("username", "email", "display_name")
 MAX_ROSTER_BYTES = 1_000_000
@@ -327,7 +328,8 @@ def roster_csv(view: RosterView, link: Callable[[str], str]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for line in view.lines:
-        writer.writerow([line.username or "", line.email or "", line.display_name, line.status,
+        writer.writerow([line.username or "", spreadsheet_text(line.email or ""), spreadsheet_text(line.display_name),
+                         line.status,
                          line.joined_at.isoformat() if line.joined_at else "",
                          link(line.invite_code) if line.invite_code else ""])
     return out.getvalue()

@@ -21,6 +21,7 @@ from heldout.platform.services import (
     challenge_pages,
     checks,
     finals,
+    grades,
     leaderboards,
     practice,
     roster,
@@ -31,7 +32,7 @@ from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFi
 from heldout.platform.services.errors import ServiceError, UploadTooLarge
 from heldout.platform.services.uploads import size_limit
 from heldout.platform.views.downloads import send_stored
-from heldout.platform.views.groups import invite_link, roster_bytes
+from heldout.platform.views.groups import grades_response, invite_link, roster_bytes
 from heldout.platform.views.serialize import (
     challenge_card_json,
     challenge_detail_json,
@@ -267,3 +268,9 @@ def export_roster(slug: str):  # noqa: ANN201
     view = roster.roster_view(db(), user, slug)
     return Response(roster.roster_csv(view, invite_link), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{view.group_slug}-roster.csv"'})
+
+
+@bp.get("/groups/<slug>/challenges/<challenge>/grades.csv")
+def grades_csv(slug: str, challenge: str):  # noqa: ANN201
+    user = api_user(required=True)
+    return grades_response(grades.grade_sheet(db(), user, slug, challenge))

@@ -11,7 +11,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from heldout.challenges.upload import TooLarge, read_bounded
 from heldout.platform.context import db, me, services
-from heldout.platform.services import groups, roster
+from heldout.platform.services import grades, groups, roster
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
 
 bp = Blueprint("groups", __name__)
@@ -203,3 +203,21 @@ def personal_invite(code: str):  # noqa: ANN201
     is_member = user is not None and groups.is_member_of(db(), invite.group_slug, user)
     return render_template("groups/invite.html", invite=invite, code=code, error=error, is_member=is_member), (
         error.status if error else 200)
+
+
+@bp.get("/groups/<slug>/challenges/<challenge>/grades.csv")
+@login_required
+def grades_download(slug: str, challenge: str):  # noqa: ANN201
+    try:
+        sheet = grades.grade_sheet(db(), me(), slug, challenge)
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    return grades_response(sheet)
+
+
+def grades_response(sheet: grades.GradeSheet) -> Response:
+    name = f"{sheet.group_slug}-{sheet.challenge_slug}-grades{'-provisional' if sheet.provisional else ''}.csv"
+    return Response(grades.grades_csv(sheet), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
