@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -193,6 +194,12 @@ class Challenge(Base):
     private_revealed: Mapped[bool] = mapped_column(Boolean, default=False)
     # After this moment teams are fixed (no joining, leaving or merging); unset means "until the challenge ends".
     team_merge_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whether the challenge still takes submissions after its end: scored, marked late, never ranked
+    # (heldout.leaderboard.late). The bundle's rules.late_submissions; the organizer's settings change it.
+    late_submissions: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The organizer's write-up (markdown, from the bundle's writeup.md or the site): shown, sanitized, only
+    # once the private board is revealed (platform.services.writeups).
+    writeup_md: Mapped[str | None] = mapped_column(Text)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("study_groups.id"), index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Increments when the solution changes; a submission scored on an older version is rescored.
@@ -239,6 +246,8 @@ class Team(Base):
     # Who may rename the team and merge it into another; unset (a team of one made on first submission)
     # means the earliest member.
     leader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The team's short write-up of its final submissions (markdown): others read it only after the reveal.
+    writeup_md: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -262,8 +271,10 @@ class Submission(Base):
         Index("ix_submissions_challenge_final", "challenge_id", "selected_final"),
         # Each team's best public submissions in one index scan: finals chosen automatically at close.
         Index("ix_submissions_team_public", "team_id", "public_score"),
-        # The few host submissions (leaderboard.hosts.host_only_team), without reading every submission.
+        # The few host submissions (leaderboard.hosts.unranked_only_teams), without reading every submission.
         Index("ix_submissions_host_team", "team_id", postgresql_where=text("host"), sqlite_where=text("host")),
+        # The few late submissions, likewise (leaderboard.hosts.unranked_only_teams).
+        Index("ix_submissions_late_team", "team_id", postgresql_where=text("late"), sqlite_where=text("late")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -295,6 +306,9 @@ class Submission(Base):
     # Made by one of the challenge's hosts (heldout.leaderboard.hosts), as they were when it was submitted:
     # scored and shown to its author, never ranked.
     host: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Made after the challenge's end (heldout.leaderboard.late): scored on both splits, shown to its team with
+    # where it would have placed, never ranked, never a final.
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When it last entered the queue (creation, retry or rescore): queue wait is measured from here.
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

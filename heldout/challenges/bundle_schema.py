@@ -129,6 +129,8 @@ SCHEMA: dict = {
         "max_team_size": Field("int", default=1, minimum=1),
         "final_submissions": Field("int", default=2, minimum=1),
         "max_submission_bytes": Field("int", default=20 * 1024 * 1024, minimum=1),
+        # After the end: still take submissions, marked late and never ranked (heldout.leaderboard.late).
+        "late_submissions": Field("bool", default=True),
         "leaderboard": Section(fields={
             "mode": Field("str", default=CLASSIC, choices=LEADERBOARD_MODES),
             "digits": Field("int", minimum=0, maximum=12),

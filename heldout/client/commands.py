@@ -15,7 +15,18 @@ from pathlib import Path
 
 from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config
 from heldout.client.http import ApiError, HeldoutClient
-from heldout.client.output import Column, describe_standing, host, print_json, print_record, print_rows, score, when
+from heldout.client.output import (
+    Column,
+    describe_placing,
+    describe_standing,
+    host,
+    late,
+    print_json,
+    print_record,
+    print_rows,
+    score,
+    when,
+)
 
 FINISHED = ("scored", "failed", "error")
 
@@ -25,7 +36,8 @@ CHALLENGE_COLUMNS = [Column("slug", "slug"), Column("title", "title"), Column("m
 SUBMISSION_COLUMNS = [Column("id", "id"), Column("created_at", "submitted", when), Column("filename", "file"),
                       Column("status", "status"), Column("public_score", "public", score),
                       Column("private_score", "private", score), Column("selected_final", "final"),
-                      Column("host", "host", host), Column("message", "message"), Column("error", "error"),
+                      Column("host", "host", host), Column("late", "late", late), Column("message", "message"),
+                      Column("error", "error"),
                       Column("html_url", "page")]
 LEADERBOARD_COLUMNS = [Column("rank", "rank"), Column("team", "team"), Column("score", "score", score),
                        Column("entries", "entries"), Column("last_entry_at", "last entry", when)]
@@ -39,6 +51,7 @@ CHALLENGE_FIELDS = [Column("slug", "slug"), Column("title", "title"), Column("su
 FILE_COLUMNS = [Column("name", "file"), Column("size", "bytes"), Column("sha256", "sha256")]
 SUBMISSION_FIELDS = [Column("id", "id"), Column("challenge", "challenge"), Column("status", "status"),
                      Column("host", "host submission (never ranked)", host),
+                     Column("late", "late submission (never ranked)", late),
                      Column("public_score", "public score", score), Column("private_score", "private score", score),
                      Column("error", "error"), Column("queue_position", "queue position"),
                      Column("run_s", "run seconds"), Column("html_url", "page")]
@@ -134,6 +147,8 @@ def submit(args) -> int:  # noqa: ANN001
     if submission["status"] == "scored":
         if args.format == "table" and submission.get("standing"):
             print("\n".join(describe_standing(submission["standing"])))
+        if args.format == "table" and submission.get("would_have_placed"):
+            print("\n".join(describe_placing(submission["would_have_placed"])))
         return 0
     if submission["status"] in FINISHED:
         error = " ".join(str(submission.get("error") or "no reason given").split())

@@ -41,6 +41,11 @@ def host(value: object) -> str:
     return "host" if value is True else ""
 
 
+def late(value: object) -> str:
+    # Only late submissions say so (made after the end: never ranked).
+    return "late" if value is True else ""
+
+
 def when(value: object) -> str:
     # ISO timestamps to "2026-01-01 12:00"; they are UTC.
     return str(value).replace("T", " ")[:16]
@@ -77,6 +82,25 @@ def print_record(record: dict, fields: list[Column], fmt: str, *, out: TextIO | 
     else:
         out.write(tabulate([[c.header, c.cell(record)] for c in fields], tablefmt="plain",
                            disable_numparse=True) + "\n")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st.
+
+    >>> [ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 102)]
+    ['1st', '2nd', '3rd', '4th', '11th', '12th', '13th', '21st', '102nd']
+    """
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def describe_placing(placed: dict) -> list[str]:
+    """Where a late submission would have placed (the API's ``would_have_placed``), as a line for people."""
+    boards = [f"{ordinal(placed[board])} on the {board} leaderboard" for board in ("private", "public")
+              if placed.get(board) is not None]
+    if not boards:
+        return []
+    return [f"late: never ranked; it would have placed {' and '.join(boards)}, of {placed['of']} teams"]
 
 
 def describe_standing(standing: dict) -> list[str]:

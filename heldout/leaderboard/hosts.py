@@ -11,6 +11,9 @@ changes its lead) does not rewrite the boards' history. Every board reads scored
 submissions through ``ranked_submissions`` (the public board's best-score rows,
 the finals and private standings, the score history), so the rank, the team
 counts, the shake-up, the group boards and the APIs all inherit the rule.
+
+Late submissions (``late``: made after the end) count for nothing either, by the
+same clause: ``ranked_submissions`` is the one rule of what a board may rank.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, exists, select
+from sqlalchemy import ColumnElement, Select, and_, exists, select, union
 from sqlalchemy.orm import Session, aliased
 
 from heldout.models import Challenge, StudyGroup, Submission, User
@@ -47,21 +50,24 @@ def hosts_among(session: Session, challenge: Challenge, user_ids: Iterable[int])
 
 
 def ranked_submissions() -> ColumnElement[bool]:
-    """The WHERE clause every board puts on the submissions it ranks: no host submission counts."""
-    return Submission.host.is_(False)
+    """The WHERE clause every board puts on the submissions it ranks: no host and no late submission counts."""
+    return and_(Submission.host.is_(False), Submission.late.is_(False))
 
 
 @functools.cache
-def host_only_teams() -> Select:
-    """Ids of the teams with host submissions and no other: hosts' own teams, never counted among the teams.
+def unranked_only_teams() -> Select:
+    """Ids of the teams whose submissions are all unranked (host or late): never counted among the teams.
 
-    The teams with host submissions come first, each once, from the partial index
-    ``ix_submissions_host_team``; only those few are then checked for a submission of
-    another kind. Callers subtract these from a count (``Team.id IN``, a semi-join):
+    A host's own team, and a team that first submitted after the end. Those teams
+    come first, each once, from the partial indexes ``ix_submissions_host_team`` and
+    ``ix_submissions_late_team``; only those few are then checked for a ranked
+    submission. Callers subtract these from a count (``Team.id IN``, a semi-join):
     a ``NOT IN`` over the other submissions would be re-run by PostgreSQL for every team.
     Built once: building it costs several times what running it does.
     """
     # "host", not "host IS true": PostgreSQL uses a partial index only for a condition it can match to its own.
-    hosted = select(Submission.team_id).where(Submission.host).distinct().subquery()
+    unranked = union(select(Submission.team_id).where(Submission.host),
+                     select(Submission.team_id).where(Submission.late)).subquery()
     ranked = aliased(Submission)
-    return select(hosted.c.team_id).where(~exists().where(ranked.team_id == hosted.c.team_id, ~ranked.host))
+    return select(unranked.c.team_id).where(~exists().where(ranked.team_id == unranked.c.team_id,
+                                                            ~ranked.host, ~ranked.late))

@@ -50,9 +50,11 @@ def change_against(score: float, previous: float | None, greater_is_better: bool
 def standing(session: Session, submission: Submission) -> Standing | None:
     """The submission's place on the public board; None unless it is scored with a public score.
 
-    A host submission has none: it is never ranked (``hosts``), not even as "would be".
+    A host submission has none: it is never ranked (``hosts``), not even as "would be"; nor has a late one,
+    which says where it would have placed instead (``late``).
     """
-    if submission.status != SubmissionStatus.SCORED or submission.public_score is None or submission.host:
+    if (submission.status != SubmissionStatus.SCORED or submission.public_score is None or submission.host
+            or submission.late):
         return None
     challenge = submission.challenge
     mode = BoardMode.of(challenge)

@@ -183,6 +183,15 @@ SCHEMAS = {
         "host": {"type": "boolean", "description": "made by one of the challenge's hosts (its admins, the organizer "
                  "who published it, the lead of the group that owns it): scored and shown to its author, never "
                  "ranked on any leaderboard"},
+        "late": {"type": "boolean", "description": "made after the challenge's end: scored on both splits, never "
+                 "ranked, never a final, and never moves a leaderboard (nor how teams moved between them) or "
+                 "the team count"},
+        "would_have_placed": {"oneOf": [{"type": "null"}, _obj({
+            "public": {**INT_OR_NULL, "description": "its rank on the public board, had it been the team's entry"},
+            "private": {**INT_OR_NULL, "description": "its rank on the final private board (once revealed)"},
+            "of": {"type": "integer", "description": "teams on the boards, the submitter's included"}})],
+            "description": "a scored late submission's places, ties broken as the boards break them (a late "
+                           "submission is later than every ranked one); null for any other submission"},
         "diagnostics": {"type": ["object", "null"], "description":
                         "public split only, on classic leaderboards: confusion (labels, matrix), "
                         "calibration (bins), residuals (bins, histogram)"},

@@ -71,8 +71,9 @@ def _run_claimed(context, task, queue_wait_s: float | None) -> str:  # noqa: ANN
         raise
     with session_scope(context.sessions) as session:
         recorded = record_outcome(session, task, outcome)
-        if recorded:
-            refresh_team_best(session, task.challenge_id, _team_of(session, submission_id))
+        team_id = _ranked_team_of(session, submission_id) if recorded else None
+        if team_id is not None:
+            refresh_team_best(session, task.challenge_id, team_id)
         # Counted with the outcome, in its transaction: a run that recorded nothing counts nothing.
         registry.job_finished(session, context.worker_name, outcome.status if recorded else None)
     if not recorded:
@@ -144,8 +145,11 @@ def rescore_submission(submission_id: int) -> str:
     return "queued"
 
 
-def _team_of(session, submission_id: int) -> int:  # noqa: ANN001
-    return session.get(Submission, submission_id).team_id
+def _ranked_team_of(session, submission_id: int) -> int | None:  # noqa: ANN001
+    """The team whose board row the submission may change; None for a host's or a late one, which change nothing
+    (not even the day's rank snapshot or the private board's staleness)."""
+    submission = session.get(Submission, submission_id)
+    return None if submission.host or submission.late else submission.team_id
 
 
 __all__ = ["score_submission", "rescore_submission", "check_baseline", "run_task", "SubmissionStatus"]

@@ -203,10 +203,11 @@ def test_an_oversize_file_is_refused_while_streaming(client, svc, tiny, ada):
 
 
 def test_closed_and_unopened_challenges_say_when(client, svc, tiny, ada):
-    _change_challenge(svc, ends_at=utcnow() - timedelta(days=1))
+    _change_challenge(svc, ends_at=utcnow() - timedelta(days=1), late_submissions=False)
     closed = _submit(client, ada, perfect_predictions(tiny))
     assert closed.status_code == 403 and closed.get_json()["code"] == "closed"
     assert "closed for submissions at" in closed.get_json()["message"]
+    assert "does not take late submissions" in closed.get_json()["message"]
     _change_challenge(svc, ends_at=None, starts_at=utcnow() + timedelta(days=1))
     early = _submit(client, ada, perfect_predictions(tiny))
     assert early.status_code == 403 and early.get_json()["code"] == "not_open"

@@ -253,10 +253,11 @@ def test_refusals_print_the_servers_message(heldout, svc, tiny, tmp_path, monkey
     assert re.search(r"resets at 00:00 UTC on \d{4}-\d\d-\d\d, in \d+ (hours?|minutes?|seconds?)( \d+ minutes?)?\.$",
                      err.strip()) and "seconds." not in err.replace("1 seconds", "")
 
-    _set(svc, daily_limit=5, ends_at=utcnow() - timedelta(hours=1))
+    _set(svc, daily_limit=5, ends_at=utcnow() - timedelta(hours=1), late_submissions=False)
     assert "closed for submissions at" in heldout("submit", SLUG, str(preds))[2]
+    assert "does not take late submissions" in heldout("submit", SLUG, str(preds))[2]
 
-    _set(svc, ends_at=None)
+    _set(svc, ends_at=None, late_submissions=True)
     with svc.sessions() as s:
         challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
         challenge.scoring_spec = {**challenge.scoring_spec, "max_bytes": 100}

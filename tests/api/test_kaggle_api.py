@@ -183,7 +183,7 @@ def test_an_oversize_file_is_refused_before_and_while_uploading(client, svc, tin
 
 
 @pytest.mark.parametrize("change, code, reason", [
-    ({"ends_at": utcnow() - timedelta(days=1)}, 403, "closed"),
+    ({"ends_at": utcnow() - timedelta(days=1), "late_submissions": False}, 403, "closed"),
     ({"starts_at": utcnow() + timedelta(days=1)}, 403, "not_open"),
 ])
 def test_a_closed_window_is_refused_before_the_upload(client, svc, tiny, ada, change, code, reason):

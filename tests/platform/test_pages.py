@@ -121,11 +121,19 @@ def test_the_description_is_sanitised(client, app):
     assert "window.__xss" not in page and "javascript:" not in page
 
 
-def test_a_closed_challenge_shows_no_submit_form(client, auth, app):
+def test_a_closed_challenge_without_late_submissions_shows_no_submit_form(client, auth, app):
+    _add_challenges(app, over=dict(ends_at=utcnow() - timedelta(hours=1), late_submissions=False))
+    auth.register()
+    page = client.get("/c/over").get_data(as_text=True)
+    assert "does not take late submissions" in page and 'id="submit-form"' not in page
+
+
+def test_a_closed_challenge_taking_late_submissions_says_what_they_are_above_the_form(client, auth, app):
     _add_challenges(app, over=dict(ends_at=utcnow() - timedelta(hours=1)))
     auth.register()
     page = client.get("/c/over").get_data(as_text=True)
-    assert "it takes no more submissions" in page and 'id="submit-form"' not in page
+    assert 'id="late-note"' in page and "would have placed" in page and "never ranked" in page
+    assert 'id="submit-form"' in page
 
 
 def test_a_code_challenge_asks_for_a_python_file_or_zip(client, auth, app):

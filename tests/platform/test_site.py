@@ -82,14 +82,15 @@ def test_the_daily_limit_stops_the_sixth_submission(client, app, auth):
         assert len(s.scalars(select(Submission)).all()) == 5
 
 
-def test_a_closed_challenge_says_when_it_closed(client, app, auth):
-    _challenge(app, ends_at=utcnow() - timedelta(days=1))
+def test_a_closed_challenge_without_late_submissions_says_when_it_closed_and_why(client, app, auth):
+    _challenge(app, ends_at=utcnow() - timedelta(days=1), late_submissions=False)
     auth.register()
     token = csrf_token(client, "/c/house-prices")
     response = client.post("/c/house-prices/submit", data={
         "csrf_token": token, "file": (io.BytesIO(b"id,y\n1,2\n"), "p.csv")},
         content_type="multipart/form-data", follow_redirects=True)
     assert "closed for submissions at" in response.get_data(as_text=True)
+    assert "does not take late submissions" in response.get_data(as_text=True)
 
 
 def test_an_empty_file_is_refused(client, app, auth):

@@ -304,12 +304,14 @@ def test_the_daily_limit_is_shared_by_the_team_and_resets_at_midnight_utc(sessio
 
 
 def test_submissions_open_and_close_to_the_second(session, storage, challenge):
+    challenge.late_submissions = False
     ada = make_user(session)
     with pytest.raises(Forbidden, match="opens for submissions at 2026-01-01 12:00:00 UTC"):
         submit(session, storage, challenge, ada, challenge.starts_at - timedelta(seconds=1))
     submit(session, storage, challenge, ada, challenge.starts_at)
     submit(session, storage, challenge, ada, challenge.ends_at - timedelta(seconds=1))
-    with pytest.raises(Forbidden, match="closed for submissions at 2026-01-31 12:00:00 UTC") as closed:
+    with pytest.raises(Forbidden, match="closed for submissions at 2026-01-31 12:00:00 UTC and does not take late "
+                                        "submissions") as closed:
         submit(session, storage, challenge, ada, challenge.ends_at)
     assert closed.value.code == "closed"
     with pytest.raises(Forbidden, match="closed"):

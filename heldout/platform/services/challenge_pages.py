@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from heldout.challenges.metrics import UnknownMetric, get_metric
 from heldout.models import Challenge, Submission, Team, User, utcnow
-from heldout.leaderboard.hosts import host_only_teams
+from heldout.leaderboard.hosts import unranked_only_teams
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
 from heldout.platform.services import catalog, submissions
@@ -42,6 +42,15 @@ def phase_of(challenge: Challenge, now: datetime) -> Phase:
     if challenge.ends_at is not None and now >= challenge.ends_at:
         return Phase.CLOSED
     return Phase.ACTIVE
+
+
+def takes_late_submissions(challenge: Challenge, now: datetime) -> bool:
+    """Past its end, and still taking submissions: marked late, never ranked (leaderboard.late)."""
+    return phase_of(challenge, now) == Phase.CLOSED and bool(challenge.late_submissions)
+
+
+def takes_submissions(challenge: Challenge, now: datetime) -> bool:
+    return phase_of(challenge, now) == Phase.ACTIVE or takes_late_submissions(challenge, now)
 
 
 def describe_wait(delta: timedelta) -> str:
@@ -94,19 +103,20 @@ def _parse_phase(phase: str | None) -> Phase | None:
 
 
 def team_counts(session: Session, challenge_ids: list[int]) -> dict[int, int]:
-    """Teams per challenge; a host's own team (only host submissions) is not one of them."""
+    """Teams per challenge; a team with only unranked submissions (a host's own, or late ones) is not one."""
     if not challenge_ids:
         return {}
     counts = dict(session.execute(select(Team.challenge_id, func.count(Team.id))
                                   .where(Team.challenge_id.in_(challenge_ids)).group_by(Team.challenge_id)).all())
-    for challenge_id, n in session.execute(_HOST_ONLY_TEAMS, {"ids": list(challenge_ids)}):
+    for challenge_id, n in session.execute(_UNRANKED_ONLY_TEAMS, {"ids": list(challenge_ids)}):
         counts[challenge_id] -= n
     return counts
 
 
-# Counted apart and subtracted: the few hosts' teams, found from the host submissions alone (leaderboard.hosts).
-_HOST_ONLY_TEAMS = (select(Team.challenge_id, func.count(Team.id))
-                    .where(Team.challenge_id.in_(bindparam("ids", expanding=True)), Team.id.in_(host_only_teams()))
+# Counted apart and subtracted: the few unranked teams, found from the host and late submissions alone
+# (leaderboard.hosts).
+_UNRANKED_ONLY_TEAMS = (select(Team.challenge_id, func.count(Team.id))
+                    .where(Team.challenge_id.in_(bindparam("ids", expanding=True)), Team.id.in_(unranked_only_teams()))
                     .group_by(Team.challenge_id))
 
 

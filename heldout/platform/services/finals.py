@@ -82,8 +82,9 @@ def finals_view(session: Session, challenge: Challenge, team: Team | None, *,
     if team is None:
         return FinalsView(challenge.max_final_submissions, 0, True, closed, challenge.ends_at, [])
     counting = {c.submission_id for c in team_finals(session, challenge, team.id)}
+    # Late submissions are never candidates: they cannot be finals.
     scored = session.scalars(select(Submission).where(
-        Submission.team_id == team.id, Submission.status == SubmissionStatus.SCORED)
+        Submission.team_id == team.id, Submission.status == SubmissionStatus.SCORED, Submission.late.is_(False))
         .order_by(Submission.created_at.desc(), Submission.id.desc())).all()
     selected = sum(1 for s in scored if s.selected_final)
     released = released_public_scores(session, scored)
@@ -122,6 +123,9 @@ def set_final(session: Session, user: User, submission_id: int, selected: bool |
     if selected and submission.host:
         raise ServiceError("A host submission is never ranked, so it cannot be a final submission.",
                            field="submission", code="host")
+    if selected and submission.late:
+        raise ServiceError("A late submission is never ranked, so it cannot be a final submission.",
+                           field="submission", code="late")
     # Lock the team: two selections made at once cannot both fit under the limit, and a private-board
     # reader waits for this change (see leaderboard.private.recompute).
     lock_teams(session, submission.team_id)

@@ -9,6 +9,7 @@ their boards from here and nowhere else.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from heldout.leaderboard import private
 from heldout.leaderboard.hosts import is_host
+from heldout.leaderboard.late import WouldHavePlaced, would_have_placed
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.public import count_teams, public_leaderboard, team_rank
 from heldout.leaderboard.ranking import statistically_tied_top
@@ -150,6 +152,29 @@ def _group(session: Session, viewer: User | None, group: str | None) -> StudyGro
 def _my_team_id(session: Session, challenge: Challenge, viewer: User | None) -> int | None:
     team = team_for(session, challenge, viewer, create=False) if viewer is not None else None
     return team.id if team is not None else None
+
+
+def late_placings(session: Session, shown: Iterable[Submission], *,
+                  now: datetime | None = None) -> dict[int, WouldHavePlaced]:
+    """Where each scored late submission among ``shown`` would have placed (leaderboard.late), by id.
+
+    The private rank only once the private board is revealed (the reveal rule), read from
+    the stored standings, made current first.
+    """
+    now = now or utcnow()
+    late = [s for s in shown if s.late]
+    visible: dict[int, bool] = {}
+    for submission in late:
+        if submission.challenge_id not in visible:
+            visible[submission.challenge_id] = private_visible(submission.challenge, now)
+            if visible[submission.challenge_id]:
+                _ensure_private_standings(session, submission.challenge, now)
+    placings = {}
+    for submission in late:
+        placed = would_have_placed(session, submission, private_shown=visible[submission.challenge_id])
+        if placed is not None:
+            placings[submission.id] = placed
+    return placings
 
 
 def page_of(rank: int, per_page: int = PER_PAGE) -> int:

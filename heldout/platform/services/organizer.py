@@ -160,13 +160,16 @@ class SettingsForm:
     team_merge_deadline: str = ""
     daily_limit: str = ""
     max_team_size: str = ""
+    # A checkbox: "1" (or on, true, yes) takes late submissions after the close; blank (unticked) refuses them.
+    late_submissions: str = "1"
 
     @classmethod
     def of(cls, challenge: Challenge) -> "SettingsForm":
         """The form as it starts: the challenge's current values."""
         return cls(starts_at=_format_utc(challenge.starts_at), ends_at=_format_utc(challenge.ends_at),
                    team_merge_deadline=_format_utc(challenge.team_merge_deadline),
-                   daily_limit=str(challenge.daily_limit), max_team_size=str(challenge.max_team_size))
+                   daily_limit=str(challenge.daily_limit), max_team_size=str(challenge.max_team_size),
+                   late_submissions="1" if challenge.late_submissions else "")
 
 
 def _format_utc(value: datetime | None) -> str:
@@ -186,9 +189,11 @@ def update_settings(session: Session, challenge: Challenge, form: SettingsForm) 
         raise ServiceError("Teams can only be fixed after the challenge opens.", field="team_merge_deadline")
     daily_limit = _parse_count(form.daily_limit, "daily_limit", "The daily submission limit")
     max_team_size = _parse_count(form.max_team_size, "max_team_size", "The maximum team size")
+    late_submissions = _parse_checkbox(form.late_submissions, "late_submissions", "Late submissions")
     challenge.starts_at, challenge.ends_at = starts_at, ends_at
     challenge.team_merge_deadline = merge_deadline
     challenge.daily_limit, challenge.max_team_size = daily_limit, max_team_size
+    challenge.late_submissions = late_submissions
     session.commit()
 
 
@@ -203,6 +208,15 @@ def _parse_utc(value: str, field: str) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
     return parsed.astimezone(timezone.utc)
+
+
+def _parse_checkbox(value: str, field: str, label: str) -> bool:
+    value = (value or "").strip().lower()
+    if value in ("1", "on", "true", "yes"):
+        return True
+    if value in ("", "0", "off", "false", "no"):
+        return False
+    raise ServiceError(f"{label} must be ticked or not, not {value[:20]!r}.", field=field)
 
 
 def _parse_count(value: str, field: str, label: str) -> int:

@@ -138,6 +138,7 @@ def _copy_metadata(challenge: Challenge, bundle: Bundle) -> None:
     challenge.daily_limit = rules.daily_limit
     challenge.max_team_size = rules.max_team_size
     challenge.max_final_submissions = rules.max_final_submissions
+    challenge.late_submissions = rules.late_submissions
     challenge.leaderboard_mode = rules.leaderboard.mode
     challenge.content_hash = bundle.content_hash
     challenge.solution_hash = bundle.solution_hash

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from heldout.challenges.upload import clean_filename
 from heldout.leaderboard.hosts import is_host
+from heldout.leaderboard.late import is_late
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import (
     Challenge,
@@ -75,13 +76,22 @@ def remaining_today(session: Session, challenge: Challenge, user: User, now: dat
     return max(0, challenge.daily_limit - used)
 
 
-def check_window(challenge: Challenge, now: datetime) -> None:
+def check_window(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> bool:
+    """Refuse a submission outside the challenge's window; returns whether it is late (leaderboard.late).
+
+    ``ends_at`` is the end that applies to the submitter (the challenge's unless given). Past it, a challenge
+    that takes late submissions takes the submission as late; one that does not refuses, saying so.
+    """
     if challenge.starts_at is not None and now < challenge.starts_at:
         raise Forbidden(f"This challenge opens for submissions at {challenge.starts_at:%Y-%m-%d %H:%M:%S} UTC.",
                         code="not_open")
-    if challenge.ends_at is not None and now >= challenge.ends_at:
-        raise Forbidden(f"This challenge closed for submissions at {challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC.",
-                        code="closed")
+    end = ends_at if ends_at is not None else challenge.ends_at
+    if not is_late(now, end):
+        return False
+    if not challenge.late_submissions:
+        raise Forbidden(f"This challenge closed for submissions at {end:%Y-%m-%d %H:%M:%S} UTC and does not take "
+                        "late submissions.", code="closed")
+    return True
 
 
 def check_quota(session: Session, challenge: Challenge, team: Team | None, now: datetime) -> None:
@@ -99,7 +109,7 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
         raise ServiceError("Choose a file to submit.", field="file")
     if challenge.kind == SubmissionKind.CODE and not filename.lower().endswith((".py", ".zip")):
         raise ServiceError(f"This is a code challenge: submit {submission_format(challenge).what}.", field="file")
-    check_window(challenge, now)
+    late = check_window(challenge, now)
     # The team is made only once the file is stored: this session writes nothing before. (A database storage
     # on SQLite writes through a connection of its own, which a session holding the write lock would block.)
     team = team_for(session, challenge, user, create=False)
@@ -124,7 +134,7 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
     submission = Submission(challenge_id=challenge.id, team_id=team.id, user_id=user.id, kind=challenge.kind,
                             status=SubmissionStatus.QUEUED, filename=filename, file_key=key, file_size=size,
                             message=(message or "").strip()[:500], created_at=now, queued_at=now, attempts=1,
-                            host=is_host(session, challenge, user))
+                            host=is_host(session, challenge, user), late=late)
     session.add(submission)
     try:
         session.commit()

@@ -217,8 +217,10 @@ def list_submissions(slug: str):  # noqa: ANN201
     page = paginate(submissions.team_submissions(db(), challenge, user), _int_arg("page", 1),
                     _int_arg("per_page", 50))
     released = released_public_scores(db(), page.items)
+    placings = leaderboards.late_placings(db(), page.items)
     return jsonify({"challenge": slug, "remaining_today": submissions.remaining_today(db(), challenge, user),
-                    "submissions": [_with_urls(submission_json(s, released=released)) for s in page.items],
+                    "submissions": [_with_urls(submission_json(s, released=released, placings=placings))
+                                    for s in page.items],
                     "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
 
 

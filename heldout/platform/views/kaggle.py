@@ -32,7 +32,7 @@ from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStat
 from heldout.platform.api_errors import answer_in_kaggle_shape
 from heldout.platform.context import api_user, db, services
 from heldout.platform.services import accounts, catalog, leaderboards, profile, submissions, uploads
-from heldout.platform.services.challenge_pages import Phase, phase_of
+from heldout.platform.services.challenge_pages import takes_submissions
 from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
 from heldout.platform.services.errors import ServiceError
 from heldout.platform.views.serialize import private_visible
@@ -138,7 +138,7 @@ def _competition_json(challenge: Challenge, *, team_count: int, entry=None) -> d
         "userHasEntered": entry is not None, "userRank": entry.rank if entry is not None else None,
         "maxDailySubmissions": challenge.daily_limit, "maxTeamSize": challenge.max_team_size,
         "evaluationMetric": challenge.metric, "isKernelsSubmissionsOnly": challenge.kind == SubmissionKind.CODE,
-        "submissionsDisabled": phase_of(challenge, utcnow()) != Phase.ACTIVE,
+        "submissionsDisabled": not takes_submissions(challenge, utcnow()),
     }
 
 
@@ -148,7 +148,9 @@ def _submission_json(submission: Submission, released: dict[int, float | None] |
         released = released_public_scores(db(), [submission])
     body = {
         "ref": submission.id, "totalBytes": submission.file_size, "date": _date(submission.created_at),
-        "description": submission.message, "errorDescription": submission.error or "",
+        # The client prints only the fields it knows: "late" leads the description it shows.
+        "description": f"[late] {submission.message}".rstrip() if submission.late else submission.message,
+        "late": submission.late, "errorDescription": submission.error or "",
         "fileName": submission.filename, "publicScore": _score(challenge, released.get(submission.id)),
         "status": _STATUS[submission.status], "submittedBy": submission.user.username,
         "teamName": submission.team.name,

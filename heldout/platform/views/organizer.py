@@ -92,7 +92,7 @@ def check_baseline(slug: str):  # noqa: ANN201
 def settings(slug: str):  # noqa: ANN201
     form = organizer.SettingsForm(**{name: request.form.get(name, "") for name in
                                      ("starts_at", "ends_at", "team_merge_deadline", "daily_limit",
-                                                  "max_team_size")})
+                                                  "max_team_size", "late_submissions")})
     challenge = organizer.get_managed_challenge(db(), me(), slug)
     try:
         organizer.update_settings(db(), challenge, form)

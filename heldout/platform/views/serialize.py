@@ -8,6 +8,7 @@ from datetime import datetime
 from flask import url_for
 from sqlalchemy.orm import object_session
 
+from heldout.leaderboard.late import WouldHavePlaced
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
 from heldout.models import Challenge, Submission
@@ -42,15 +43,23 @@ def standing_json(submission: Submission) -> dict | None:
                                        _external=True)}
 
 
+def placing_json(placed: WouldHavePlaced | None) -> dict | None:
+    return None if placed is None else {"public": placed.public, "private": placed.private, "of": placed.of}
+
+
 def submission_json(submission: Submission, *, position: int | None = None,
-                    released: dict[int, float | None] | None = None, with_standing: bool = False) -> dict:
-    """``released``: from released_public_scores, when a list is serialised (one query per team, not per row).
+                    released: dict[int, float | None] | None = None, with_standing: bool = False,
+                    placings: dict[int, WouldHavePlaced] | None = None) -> dict:
+    """``released`` and ``placings``: from released_public_scores and leaderboards.late_placings, when a list is
+    serialised (computed once for the list, not per row).
 
     ``with_standing`` adds where the submission leaves its team (one submission's page, not a list).
     """
     challenge = submission.challenge
     if released is None:
         released = released_public_scores(object_session(submission), [submission])
+    if placings is None:
+        placings = leaderboards.late_placings(object_session(submission), [submission])
     body = {
         "id": submission.id,
         "challenge": challenge.slug,
@@ -74,6 +83,9 @@ def submission_json(submission: Submission, *, position: int | None = None,
         "selected_final": submission.selected_final,
         # Made by one of the challenge's hosts: scored, shown to its author, never ranked.
         "host": submission.host,
+        # Made after the end: scored, never ranked; where it would have placed (null for any other).
+        "late": submission.late,
+        "would_have_placed": placing_json(placings.get(submission.id)),
     }
     if private_visible(challenge):
         body["private_score"] = submission.private_score

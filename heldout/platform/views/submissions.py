@@ -99,10 +99,12 @@ def _own_submission_or_404(submission_id: int):  # noqa: ANN202
 def show(submission_id: int):  # noqa: ANN201
     submission = _own_submission_or_404(submission_id)
     stand, board_page = leaderboards.where_you_stand(db(), submission)
+    placed = leaderboards.late_placings(db(), [submission]).get(submission.id)
     board_url = url_for("challenges.leaderboard", slug=submission.challenge.slug,
                         page=board_page if board_page and board_page > 1 else None, _anchor="my-team")
     return render_template("submissions/show.html", submission=submission, challenge=submission.challenge,
-                           standing=stand, board_url=board_url, mode=BoardMode.of(submission.challenge),
+                           standing=stand, board_url=board_url, placed=placed, writeups_url=None,
+                           mode=BoardMode.of(submission.challenge),
                            position=submissions.queue_position(db(), submission),
                            private_visible=leaderboards.private_visible(submission.challenge),
                            diagnostics=submissions.visible_diagnostics(submission),
