@@ -79,6 +79,32 @@ class SubmissionStatus(str, enum.Enum):
         return self in (SubmissionStatus.SCORED, SubmissionStatus.FAILED, SubmissionStatus.ERROR)
 
 
+class SandboxLimit(str, enum.Enum):
+    """The sandbox limit that stopped a run (``RunResult.limit_hit``), stored with its outcome: the pages and
+    ``/metrics`` read it from here, never from the words of a message."""
+
+    TIME = "time"
+    MEMORY = "memory"
+    PIDS = "pids"
+    FILE_SIZE = "file_size"
+    DISK = "disk"
+    OUTPUT = "output"
+
+    @property
+    def label(self) -> str:
+        """The limit in a learner's words, as the submission page names it."""
+        return {"time": "time", "memory": "memory", "pids": "processes and threads", "file_size": "file size",
+                "disk": "writable space", "output": "printed output"}[self.value]
+
+    @classmethod
+    def of(cls, code: str | None) -> "SandboxLimit | None":
+        """The limit a backend reported; None when no limit was hit (or an unknown one, never stored as one)."""
+        try:
+            return cls(code) if code else None
+        except ValueError:
+            return None
+
+
 class ChallengeStatus(str, enum.Enum):
     DRAFT = "draft"
     PUBLISHED = "published"
@@ -299,6 +325,8 @@ class Submission(Base):
     error_detail: Mapped[dict | None] = mapped_column(JSON)
     # What the platform's admins read when scoring broke on our side.
     internal_error: Mapped[str | None] = mapped_column(Text)
+    # The sandbox limit that stopped the run (failed runs only): time, memory, pids, file_size, disk or output.
+    limit_hit: Mapped[SandboxLimit | None] = mapped_column(_enum(SandboxLimit))
     logs: Mapped[str | None] = mapped_column(Text)
     # Confusion matrix, calibration or binned residuals on the public split only (see challenges/diagnostics.py).
     diagnostics: Mapped[dict | None] = mapped_column(JSON)

@@ -11,7 +11,7 @@ import copy
 
 from heldout.challenges.bundle_schema import TOPICS
 from heldout.leaderboard.progress import Progress
-from heldout.models import LeaderboardMode
+from heldout.models import LeaderboardMode, SandboxLimit
 
 PROGRESS = [mark.value for mark in Progress]
 
@@ -176,7 +176,11 @@ SCHEMAS = {
         "started_at": TIME_OR_NULL, "finished_at": TIME_OR_NULL,
         "public_score": NUMBER_OR_NULL, "public_ci": {"type": ["array", "null"], "items": {"type": "number"}},
         "private_score": {**NUMBER_OR_NULL, "description": "present only once the private leaderboard is revealed"},
-        "error": STRING_OR_NULL, "error_detail": {"type": ["object", "null"]}, "queue_position": INT_OR_NULL,
+        "error": STRING_OR_NULL, "error_detail": {"type": ["object", "null"]},
+        "limit_hit": {"type": ["string", "null"], "enum": [*(limit.value for limit in SandboxLimit), None],
+                      "description": "the sandbox limit that stopped a failed run (time, memory, pids: processes "
+                                     "and threads, file_size, disk: writable space, output: printed output)"},
+        "queue_position": INT_OR_NULL,
         "queue_wait_s": NUMBER_OR_NULL, "run_s": NUMBER_OR_NULL, "peak_memory_bytes": INT_OR_NULL,
         "selected_final": {"type": "boolean"}, "url": {"type": "string", "description": "this API resource"},
         "html_url": {"type": "string", "description": "the submission's web page"},

@@ -71,7 +71,7 @@ def record_outcome(session: Session, task: ScoringTask, outcome: Outcome, *, now
     values: dict = dict(
         status=outcome.status, finished_at=now, run_s=outcome.run_s, peak_memory_bytes=outcome.peak_memory_bytes,
         exit_code=outcome.exit_code, logs=outcome.logs, error=outcome.error, error_detail=outcome.error_detail,
-        internal_error=outcome.internal_error, public_score=None, private_score=None,
+        internal_error=outcome.internal_error, limit_hit=outcome.limit_hit, public_score=None, private_score=None,
         public_ci_low=None, public_ci_high=None, private_ci_low=None, private_ci_high=None, retry_at=None,
         diagnostics=None,
     )

@@ -25,7 +25,7 @@ from heldout.challenges.code import entrypoint_of, unpack_code
 from heldout.challenges.errors import BundleError, SubmissionError
 from heldout.challenges.spec import ScoringSpec
 from heldout.challenges.validation import read_submission, read_test_ids
-from heldout.models import SubmissionStatus
+from heldout.models import SandboxLimit, SubmissionStatus
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.sandbox.base import (
     Limits,
@@ -90,7 +90,8 @@ def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001
         return Outcome.failed(str(detail.get("text") or detail.get("message")), error_detail=detail, **base)
     if result.limit_hit:
         return Outcome.failed("Scoring stopped because the submission was too large to score: "
-                              + limit_message(result, SCORER_LIMITS) + ".", **base)
+                              + limit_message(result, SCORER_LIMITS) + ".", limit_hit=SandboxLimit.of(result.limit_hit),
+                              **base)
     return Outcome.platform_error(
         f"scorer exited with {result.exit_code}: {(result.stderr or '')[-2000:]}", **base)
 
@@ -164,7 +165,7 @@ def hidden_code_run(sandbox, storage: Storage, task: ScoringTask) -> Outcome:  #
         base = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes, exit_code=result.exit_code)
         if result.limit_hit:
             return Outcome.failed("Your code was stopped in the hidden run: " + hidden_limit(result, limits) + ".",
-                                  **base)
+                                  limit_hit=SandboxLimit.of(result.limit_hit), **base)
         if result.exit_code != 0:
             # The status itself is the code's choice (sys.exit(n) could spell a hidden value): only the category.
             return Outcome.failed(HIDDEN_EXIT_MESSAGE, **base)

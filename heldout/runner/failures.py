@@ -1,11 +1,12 @@
 """Why a run failed, in a few coarse words: for log lines and the ``/metrics`` failure counts.
 
-Nothing stores a reason: it is read from what a finished submission already
-keeps. ``error`` is the platform's fault (``internal_error`` says what broke);
-``failed`` is the participant's, and a resource limit that stopped their run is
-named in ``error`` by the sentences of ``sandbox.base.LIMIT_MESSAGES``. The
-same table drives the Python function and the SQL expression, so a log line
-and a scrape always agree.
+Nothing stores a reason: it is read from what a finished submission keeps.
+``error`` is the platform's fault (``internal_error`` says what broke; the
+jobs word a missing sandbox ``sandbox unavailable: ...``); ``failed`` is the
+participant's, and the sandbox limit that stopped their run, if one did, is
+stored with the outcome (``Submission.limit_hit``, a :class:`SandboxLimit`),
+never recovered from the words of a message. The same table drives the Python
+function and the SQL expression, so a log line and a scrape always agree.
 """
 
 from __future__ import annotations
@@ -13,23 +14,24 @@ from __future__ import annotations
 from sqlalchemy import and_, case, func
 from sqlalchemy.sql.elements import ColumnElement
 
-from heldout.models import Submission, SubmissionStatus
+from heldout.models import SandboxLimit, Submission, SubmissionStatus
 
-# A participant's failure whose message contains one of these (lower-cased) was stopped by that limit.
-LIMIT_REASONS: tuple[tuple[str, str], ...] = (
-    ("timeout", "time limit of "),
-    ("memory", "memory limit of "),
-    ("resource_limit", "process limit of "),
-    ("resource_limit", "file size limit of "),
-    ("resource_limit", "writable space exhausted"),
-    ("resource_limit", " to stdout/stderr"),
-)
+# The reason a participant's failure is counted under, by the limit that stopped it.
+LIMIT_REASONS: dict[SandboxLimit, str] = {
+    SandboxLimit.TIME: "timeout",
+    SandboxLimit.MEMORY: "memory",
+    SandboxLimit.PIDS: "resource_limit",
+    SandboxLimit.FILE_SIZE: "resource_limit",
+    SandboxLimit.DISK: "resource_limit",
+    SandboxLimit.OUTPUT: "resource_limit",
+}
 SANDBOX_UNAVAILABLE = "sandbox unavailable"  # how jobs.py words a platform error with no sandbox
 FAILURE_REASONS = ("timeout", "memory", "resource_limit", "participant_error", "sandbox_unavailable",
                    "platform_error")
 
 
-def failure_reason(status: SubmissionStatus | str, error: str | None, internal_error: str | None) -> str | None:
+def failure_reason(status: SubmissionStatus | str, limit_hit: SandboxLimit | str | None,
+                   internal_error: str | None) -> str | None:
     """The coarse reason of a failed or errored run; None for any other status."""
     status = SubmissionStatus(status)
     if status == SubmissionStatus.ERROR:
@@ -38,21 +40,16 @@ def failure_reason(status: SubmissionStatus | str, error: str | None, internal_e
         return "platform_error"
     if status != SubmissionStatus.FAILED:
         return None
-    message = (error or "").lower()
-    for reason, phrase in LIMIT_REASONS:
-        if phrase in message:
-            return reason
-    return "participant_error"
+    return LIMIT_REASONS[SandboxLimit(limit_hit)] if limit_hit else "participant_error"
 
 
 def failure_reason_sql() -> ColumnElement[str]:
     """``failure_reason`` as a SQL expression over ``submissions`` (for rows in status failed or error)."""
-    error = func.lower(func.coalesce(Submission.error, ""))
     internal = func.lower(func.coalesce(Submission.internal_error, ""))
     is_error = Submission.status == SubmissionStatus.ERROR
     whens = [
         (and_(is_error, internal.like(SANDBOX_UNAVAILABLE + "%")), "sandbox_unavailable"),
         (is_error, "platform_error"),
-        *((error.like(f"%{phrase}%"), reason) for reason, phrase in LIMIT_REASONS),
+        *((Submission.limit_hit == limit, reason) for limit, reason in LIMIT_REASONS.items()),
     ]
     return case(*whens, else_="participant_error")

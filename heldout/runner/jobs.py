@@ -85,7 +85,7 @@ def _run_claimed(context, task, queue_wait_s: float | None) -> str:  # noqa: ANN
 
 def _log_outcome(submission_id: int, outcome: Outcome, elapsed_s: float, queue_wait_s: float | None) -> None:
     status = outcome.status.value
-    reason = failure_reason(outcome.status, outcome.error, outcome.internal_error)
+    reason = failure_reason(outcome.status, outcome.limit_hit, outcome.internal_error)
     fields = {"status": status, "run_s": outcome.run_s, "queue_wait_s": queue_wait_s, "job_s": round(elapsed_s, 3)}
     if reason is not None:
         fields["reason"] = reason

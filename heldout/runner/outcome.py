@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from heldout.models import SubmissionStatus
+from heldout.models import SandboxLimit, SubmissionStatus
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Outcome:
     error: str | None = None
     error_detail: dict | None = None
     internal_error: str | None = None
+    limit_hit: SandboxLimit | None = None  # the sandbox limit that stopped the participant's run
     logs: str | None = None
     run_s: float | None = None
     peak_memory_bytes: int | None = None

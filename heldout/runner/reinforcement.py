@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from heldout.challenges.code import POLICY_ENTRYPOINT, entrypoint_of, unpack_code
-from heldout.models import SubmissionStatus
+from heldout.models import SandboxLimit, SubmissionStatus
 from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.sandbox.base import Limits, Mount, RunRequest, RunResult, read_json_result
@@ -205,7 +205,8 @@ def judge(policy: RunResult, evaluator: RunResult, payload: dict | None, policy_
     if policy.limit_hit:
         # The evaluator only saw a policy that went quiet or away; the limit is the real reason.
         return Outcome.failed("Your policy was stopped in the hidden run: " + hidden_limit(policy, policy_limits)
-                              + (f" ({where})" if where else "") + ".", **details)
+                              + (f" ({where})" if where else "") + ".", limit_hit=SandboxLimit.of(policy.limit_hit),
+                              **details)
     if error is not None:
         return Outcome.failed(f"Your policy failed in the hidden run, after its visible run passed: {where}.",
                               error_detail=detail, **details)

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from heldout.models import SandboxLimit
 from heldout.runner.outcome import Outcome
 from heldout.runner.sandbox.base import Limits, RunResult, describe_limit
 
@@ -51,12 +52,14 @@ class VisibleRun:
 
     @classmethod
     def failed(cls, message: str, result: RunResult | None = None, *, error_detail: dict | None = None) -> "VisibleRun":
-        """The learner's failure, with everything ``result`` (the participant's run, if there was one) printed."""
+        """The learner's failure, with everything ``result`` (the participant's run, if there was one) printed,
+        and the limit that stopped it, if one did."""
         logs = join_logs(result) if result is not None else ""
         extra: dict[str, Any] = dict(run_s=result.duration_s, peak_memory_bytes=result.peak_memory_bytes,
                                      exit_code=result.exit_code) if result is not None else {}
+        limit = SandboxLimit.of(result.limit_hit) if result is not None else None
         return cls(message=message, logs=logs, failure=Outcome.failed(message, error_detail=error_detail, logs=logs,
-                                                                       **extra), **extra)
+                                                                       limit_hit=limit, **extra), **extra)
 
     @classmethod
     def broke(cls, outcome: Outcome, logs: str = "") -> "VisibleRun":

@@ -6,7 +6,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 
-from heldout.models import SubmissionStatus
+from heldout.models import SandboxLimit, SubmissionStatus
 from heldout.platform import create_app
 from heldout.platform.metrics import SCORING_BUCKETS
 from heldout.runner.failures import FAILURE_REASONS, failure_reason
@@ -14,6 +14,7 @@ from heldout.runner.queue import enqueue_scoring, scoring_queue
 from tests.factories import T0, make_challenge, make_submission, make_team, make_user
 
 S = SubmissionStatus
+L = SandboxLimit
 
 
 def scrape(client, **kwargs) -> dict:
@@ -35,20 +36,21 @@ def bucket(samples: dict, name: str, le: float | str, **labels) -> float:
     return value(samples, f"{name}_bucket", le=le, **labels)
 
 
-# A finished run: (status, run_s, seconds from entering the queue to the result, error, internal_error).
+# A finished run: (status, run_s, seconds from entering the queue to the result, error, internal_error, the limit
+# that stopped it, as the runner stores it).
 FINISHED = [
-    (S.SCORED, 0.3, 0.8, None, None),
-    (S.SCORED, 4.0, 40.0, None, None),
-    (S.SCORED, 700.0, 4000.0, None, None),
-    (S.FAILED, 600.2, 650.0, "Your code was stopped: time limit of 600 s exceeded.", None),
+    (S.SCORED, 0.3, 0.8, None, None, None),
+    (S.SCORED, 4.0, 40.0, None, None, None),
+    (S.SCORED, 700.0, 4000.0, None, None, None),
+    (S.FAILED, 600.2, 650.0, "Your code was stopped: time limit of 600 s exceeded.", None, L.TIME),
     (S.FAILED, 12.0, 15.0, "Scoring stopped because the submission was too large to score: "
-                           "memory limit of 2048 MiB exceeded.", None),
-    (S.FAILED, 1.5, 3.0, "Your code was stopped: process limit of 64 processes/threads reached.", None),
-    (S.FAILED, 0.7, 1.2, "Column 'y' has 3 missing values (column 'y')", None),
+                           "memory limit of 2048 MiB exceeded.", None, L.MEMORY),
+    (S.FAILED, 1.5, 3.0, "Your code was stopped: process limit of 64 processes/threads reached.", None, L.PIDS),
+    (S.FAILED, 0.7, 1.2, "Column 'y' has 3 missing values (column 'y')", None, None),
     # Rejected before any sandbox ran: no run time, no result time.
-    (S.FAILED, None, None, "The zip has no predict.py at its top level.", None),
-    (S.ERROR, None, 2.0, None, "sandbox unavailable: the Docker daemon does not answer"),
-    (S.ERROR, 3.0, 4.0, None, "scorer exited with 1: Traceback ..."),
+    (S.FAILED, None, None, "The zip has no predict.py at its top level.", None, None),
+    (S.ERROR, None, 2.0, None, "sandbox unavailable: the Docker daemon does not answer", None),
+    (S.ERROR, 3.0, 4.0, None, "scorer exited with 1: Traceback ...", None),
 ]
 
 
@@ -64,9 +66,9 @@ def test_a_scrape_reports_the_queue_the_runs_and_their_failures(app, client, ses
     team, user = entry
     queued = [make_submission(session, team, user).id for _ in range(3)]
     make_submission(session, team, user, status=S.RUNNING, started_at=T0)
-    for status, run_s, latency_s, error, internal in FINISHED:
+    for status, run_s, latency_s, error, internal, limit in FINISHED:
         make_submission(session, team, user, status=status, at=T0, run_s=run_s, error=error,
-                        internal_error=internal,
+                        internal_error=internal, limit_hit=limit,
                         finished_at=None if latency_s is None else T0 + timedelta(seconds=latency_s))
     session.commit()
     # Two of the three queued submissions have their job in Redis (say the third's enqueue failed).
@@ -114,8 +116,24 @@ def test_a_scrape_reports_the_queue_the_runs_and_their_failures(app, client, ses
     assert failures == {"timeout": 1, "memory": 1, "resource_limit": 1, "participant_error": 2,
                         "sandbox_unavailable": 1, "platform_error": 1}
     # The database's grouping is the same as the one the worker's log lines use.
-    in_python = [failure_reason(status, error, internal) for status, _r, _l, error, internal in FINISHED]
+    in_python = [failure_reason(status, limit, internal) for status, _r, _l, _e, internal, limit in FINISHED]
     assert {reason: in_python.count(reason) for reason in FAILURE_REASONS} == failures
+
+
+def test_failures_are_counted_by_the_stored_limit_never_by_the_words_of_the_message(client, session, entry):
+    team, user = entry
+    # Each limit the sandbox reports, stored with a message that names no limit at all.
+    for limit in SandboxLimit:
+        make_submission(session, team, user, status=S.FAILED, error="Your code was stopped.", limit_hit=limit)
+    # A participant's own message that happens to read like a limit is still their error.
+    make_submission(session, team, user, status=S.FAILED, error="my model: time limit of 3 s exceeded")
+    session.commit()
+    samples = scrape(client)
+    failures = {reason: value(samples, "heldout_sandbox_failures", reason=reason) for reason in FAILURE_REASONS}
+    assert failures == {"timeout": 1, "memory": 1, "resource_limit": 4, "participant_error": 1,
+                        "sandbox_unavailable": 0, "platform_error": 0}
+    assert [failure_reason(S.FAILED, limit, None) for limit in SandboxLimit] == \
+        ["timeout", "memory", "resource_limit", "resource_limit", "resource_limit", "resource_limit"]
 
 
 def test_an_empty_platform_still_reports_every_series_at_zero(client):
