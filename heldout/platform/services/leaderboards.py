@@ -168,7 +168,7 @@ def late_placings(session: Session, shown: Iterable[Submission], *,
         if submission.challenge_id not in visible:
             visible[submission.challenge_id] = private_visible(submission.challenge, now)
             if visible[submission.challenge_id]:
-                _ensure_private_standings(session, submission.challenge, now)
+                ensure_private_standings(session, submission.challenge, now)
     placings = {}
     for submission in late:
         placed = would_have_placed(session, submission, private_shown=visible[submission.challenge_id])
