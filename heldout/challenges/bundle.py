@@ -31,6 +31,9 @@ from .spec import ScoringSpec
 from .split import assign_usage
 
 DERIVED_SOLUTION_NAME = "solution.csv"
+# The organizer's write-up, beside challenge.yaml: shown (sanitized) once the private leaderboard is revealed.
+WRITEUP_NAME = "writeup.md"
+WRITEUP_MAX_CHARS = 100_000
 # Files that editors, archivers and Python leave behind; never part of a challenge.
 _JUNK_NAMES = {".DS_Store", "Thumbs.db"}
 _JUNK_DIRS = {"__pycache__", ".ipynb_checkpoints", ".git"}
@@ -149,6 +152,8 @@ class Bundle:
     example_files: list[BundleFile]
     baseline: Baseline | None
     environment: EnvironmentSpec | None
+    # writeup.md's Markdown when the bundle ships one (never a learner download).
+    writeup_md: str | None
     # sha256 over challenge.yaml and every file: equal hashes mean an identical bundle.
     content_hash: str
     solution_hash: str
@@ -220,6 +225,22 @@ def _read_yaml(root: Path) -> tuple[object, list[BundleError]]:
                                   row=(mark.line + 1) if mark is not None else None)]
 
 
+def _read_writeup(root: Path, errors: list[BundleError]) -> str | None:
+    path = root / WRITEUP_NAME
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        errors.append(BundleError("is not UTF-8 text", WRITEUP_NAME))
+        return None
+    if len(text) > WRITEUP_MAX_CHARS:
+        errors.append(BundleError(f"is {len(text):,} characters; a write-up is at most {WRITEUP_MAX_CHARS:,}",
+                                  WRITEUP_NAME))
+        return None
+    return text.strip() or None
+
+
 def load_bundle(path: str | Path, *, max_unpacked_bytes: int = DEFAULT_MAX_UNPACKED_BYTES,
                 check_sample: bool = True) -> Bundle:
     """Read and check the bundle at ``path`` (a folder or a ``.zip``); raise :class:`BundleErrors`.
@@ -269,6 +290,7 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
     errors += schema_errors
     sem = check_semantics(doc, root, schema_errors)
     errors += sem.errors
+    writeup_md = _read_writeup(root, errors)
     if errors:
         raise BundleErrors(errors)
 
@@ -329,7 +351,7 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
             solution=solution,
             test=BundleFile.of(data["test"], sem.paths["test"]) if data["test"] else None,
             sample_submission=sample, runtime_files=runtime, example_files=example, baseline=baseline,
-            environment=environment,
+            environment=environment, writeup_md=writeup_md,
             content_hash=content_hash(tree), solution_hash=solution.sha256, _tempdir=tempdir,
         )
     except BaseException:

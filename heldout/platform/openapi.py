@@ -248,6 +248,8 @@ SCHEMAS = {
         "remaining_today": {"type": "integer"},
         "host": {"type": "boolean", "description": "the user hosts this challenge: may submit, is never ranked, "
                  "cannot create or join a team"},
+        "writeup": {**STRING_OR_NULL, "description": "the team's Markdown write-up of its final submissions; "
+                    "others read it once the private leaderboard is revealed"},
         "finals": _obj({"max": {"type": "integer"}, "selected": {"type": "integer"}, "automatic": {"type": "boolean"},
                         "closed": {"type": "boolean"}, "closes_at": TIME_OR_NULL,
                         "candidates": {"type": "array", "items": _obj({
@@ -357,6 +359,24 @@ PATHS = {
         "operationId": "getTeam", "summary": "Your team: members, invite code, quota and final submissions.",
         "security": TOKEN, "tags": ["teams"], "parameters": [SLUG],
         "responses": {"200": _json(_ref("Team")), **_errors(401, 404, 429)}}},
+    "/challenges/{slug}/team/writeup": {"put": {
+        "operationId": "setTeamWriteup", "summary": "Attach your team's write-up (Markdown, up to 10,000 characters) "
+        "to its final submissions; an empty one removes it. Others read it once the private leaderboard is revealed.",
+        "security": TOKEN, "tags": ["teams"], "parameters": [SLUG],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
+            {"writeup": {"type": "string"}}, required=["writeup"])}}},
+        "responses": {"200": _json(_ref("Team")), **_errors(400, 401, 404, 429)}}},
+    "/challenges/{slug}/writeups": {"get": {
+        "operationId": "getWriteups", "summary": "The organizer's write-up and the teams', by private rank: 403 "
+        "`private_hidden` until the private leaderboard is revealed.",
+        "security": PUBLIC, "tags": ["leaderboards"], "parameters": [SLUG],
+        "responses": {"200": _json(_obj({
+            "challenge": {"type": "string"},
+            "organizer": {**STRING_OR_NULL, "description": "Markdown"},
+            "teams": {"type": "array", "items": _obj({
+                "team": {"type": "string"}, "rank": {**INT_OR_NULL, "description": "on the final board"},
+                "score": NUMBER_OR_NULL, "writeup": {"type": "string", "description": "Markdown"},
+                "is_mine": {"type": "boolean"}})}})), **_errors(401, 403, 404, 429)}}},
     "/challenges/{slug}/submissions": {
         "post": {
             "operationId": "submit", "summary": "Submit a file; it is queued for scoring.", "security": TOKEN,

@@ -1,6 +1,7 @@
 """Secrecy, checked by crawling every route the app has (so routes added later are checked too):
 
-- before the reveal, no page or API response holds a private score, a private rank or a shake-up;
+- before the reveal, no page or API response holds a private score, a private rank or a shake-up, nor the
+  organizer's write-up or another team's;
 - a learner cannot read, download, select or delete another team's submission: always 404;
 - a study group's challenge is, to a non-member, indistinguishable from one that does not exist.
 """
@@ -27,6 +28,10 @@ from tests.platform.conftest import csrf_token
 # Distinctive digits, and nothing else on the site starts with them.
 PRIVATE_SCORES = {"ada": 0.7318264, "bob": 0.6481937, "eve": 0.5927613}
 PUBLIC_SCORES = {"ada": 0.8105, "bob": 0.7902, "eve": 0.7703}
+# Write-ups, revealed with the private board: the organizer's, and bob's and eve's teams' (ada crawls: her own
+# team's is hers to read).
+WRITEUPS = {"organizer": "Organizer write-up: the quokka trick", "bob": "Bob's write-up: gradient wombats",
+            "eve": "Eve's write-up: numbat ensembling"}
 SLUG, SECRET_SLUG, MISSING_SLUG = "open-race", "secret-club", "no-such-challenge"
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Read-only calls of the Kaggle-compatible API, which are POSTs by that protocol.
@@ -34,7 +39,8 @@ KAGGLE_READS = re.compile(r"/(Get|List)[A-Za-z]*$")
 
 
 def private_strings() -> list[str]:
-    return [form for p in PRIVATE_SCORES.values() for form in (repr(p), f"{p:.4f}", f"{p:.5f}", f"{p:.6f}")]
+    return [form for p in PRIVATE_SCORES.values() for form in (repr(p), f"{p:.4f}", f"{p:.5f}", f"{p:.6f}")] + [
+        word for text in WRITEUPS.values() for word in (text, text.split(": ")[1])]
 
 
 @pytest.fixture
@@ -52,6 +58,8 @@ def world(app):
             subs[name] = make_scored(s, team, users[name], PUBLIC_SCORES[name], PRIVATE_SCORES[name],
                                      at=utcnow() - timedelta(hours=3 - minutes), ci=(0.7791, 0.8299))
             refresh_team_best(s, challenge.id, team.id)
+            team.writeup_md = WRITEUPS.get(name)
+        challenge.writeup_md = WRITEUPS["organizer"]
         group = make_group(s, users["ada"], users["eve"], name="Ada's circle")
         s.commit()
         token = create_token(s, users["ada"], "crawler")
@@ -132,7 +140,8 @@ def leaks(response, url: str = "") -> list[str]:
     if response.is_json and "openapi" not in url:
         found += private_values_in_json(json.loads(body))
     else:
-        found += [marker for marker in ("private-leaderboard", "Shake-up", "shake-up") if marker in body]
+        found += [marker for marker in ("private-leaderboard", "Shake-up", "shake-up", 'id="writeups"')
+                  if marker in body]
     return found
 
 
@@ -155,6 +164,8 @@ def test_the_private_values_the_crawl_looks_for_appear_once_the_challenge_has_en
     page = client.get(f"/c/{SLUG}/leaderboard?board=private")
     assert page.status_code == 200 and "0.73183" in page.get_data(as_text=True)
     assert "0.73183" in leaks(page) and "private-leaderboard" in leaks(page)
+    challenge_page = client.get(f"/c/{SLUG}")
+    assert set(WRITEUPS.values()) <= set(leaks(challenge_page)) and 'id="writeups"' in leaks(challenge_page)
 
 
 def test_another_teams_submission_is_not_found_on_every_route(app, client, world):

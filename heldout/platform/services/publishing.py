@@ -139,6 +139,8 @@ def _copy_metadata(challenge: Challenge, bundle: Bundle) -> None:
     challenge.max_team_size = rules.max_team_size
     challenge.max_final_submissions = rules.max_final_submissions
     challenge.late_submissions = rules.late_submissions
+    if bundle.writeup_md is not None:  # a bundle without writeup.md keeps the one written on the site
+        challenge.writeup_md = bundle.writeup_md
     challenge.leaderboard_mode = rules.leaderboard.mode
     challenge.content_hash = bundle.content_hash
     challenge.solution_hash = bundle.solution_hash

@@ -64,6 +64,8 @@ class TeamView:
     finals: FinalsView
     # The user hosts the challenge: they may submit, are never ranked, and cannot create or join a team.
     host: bool = False
+    # The team's write-up of its final submissions (services.writeups): its members always read it.
+    writeup: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ def team_view(session: Session, challenge: Challenge, user: User, *, now: dateti
         max_team_size=challenge.max_team_size, merge_deadline=merge_deadline(challenge), teams_open=is_open,
         can_leave=team is not None and is_open and not _has_submissions(session, team.id),
         daily_limit=challenge.daily_limit, remaining_today=remaining_today(session, challenge, user, now),
-        finals=finals_view(session, challenge, team, now=now), host=host)
+        finals=finals_view(session, challenge, team, now=now), host=host,
+        writeup=team.writeup_md if team is not None else None)
 
 
 def create_or_rename_team(session: Session, challenge: Challenge, user: User, name: str, *,

@@ -27,6 +27,7 @@ from heldout.platform.services import (
     roster,
     submissions,
     teams,
+    writeups,
 )
 from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFilters, paginate, search_challenges
 from heldout.platform.services.errors import ServiceError, UploadTooLarge
@@ -42,6 +43,7 @@ from heldout.platform.views.serialize import (
     roadmap_json,
     submission_json,
     team_json,
+    writeups_json,
 )
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -180,6 +182,25 @@ def leaderboard(slug: str):  # noqa: ANN201
 def team(slug: str):  # noqa: ANN201
     user = api_user(required=True)
     return jsonify(team_json(teams.team_view(db(), catalog.get_challenge(db(), user, slug), user)))
+
+
+@bp.put("/challenges/<slug>/team/writeup")
+def set_team_writeup(slug: str):  # noqa: ANN201
+    user = api_user(required=True)
+    challenge = catalog.get_challenge(db(), user, slug)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("writeup"), str):
+        raise ServiceError("Send a JSON object with the write-up's Markdown as 'writeup' (empty removes it).",
+                           field="writeup")
+    writeups.set_team_writeup(db(), challenge, user, body["writeup"])
+    return jsonify(team_json(teams.team_view(db(), challenge, user)))
+
+
+@bp.get("/challenges/<slug>/writeups")
+def show_writeups(slug: str):  # noqa: ANN201
+    user = api_user(required=False)
+    challenge = catalog.get_challenge(db(), user, slug)
+    return jsonify({"challenge": slug, **writeups_json(writeups.writeups(db(), challenge, user))})
 
 
 @bp.post("/challenges/<slug>/submissions")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, redirect, render_template, request, url_for
 
 from heldout.platform.context import db, me, services
-from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer, practice
+from heldout.platform.services import catalog, challenge_pages, charts, leaderboards, organizer, practice, writeups
 from heldout.platform.services.challenge_search import ChallengeFilters, search_challenges
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.views.downloads import send_stored
@@ -51,9 +51,10 @@ def favicon():  # noqa: ANN201
 def show(slug: str):  # noqa: ANN201
     challenge = _challenge_or_404(slug)
     page = challenge_pages.challenge_page(db(), services().storage, challenge, me())
+    board = leaderboards.leaderboard_summary(db(), challenge, me())
     return render_template(
         "challenges/show.html", challenge=challenge, page=page, manageable=organizer.may_manage(me(), challenge),
-        leaderboard=leaderboards.leaderboard_summary(db(), challenge, me()),
+        leaderboard=board, writeups=writeups.writeups(db(), challenge, me()) if board.private_visible else None,
     )
 
 

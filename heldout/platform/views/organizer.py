@@ -7,7 +7,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import login_required
 
 from heldout.platform.context import db, me, services
-from heldout.platform.services import organizer
+from heldout.platform.services import organizer, writeups
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError, UploadTooLarge
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -100,6 +100,18 @@ def settings(slug: str):  # noqa: ANN201
         return _manage(slug, status=400, error=exc, form=form)
     flash("Timeline and limits saved.")
     return redirect(url_for("organizer.manage", slug=slug))
+
+
+@bp.post("/c/<slug>/writeup")
+def writeup(slug: str):  # noqa: ANN201
+    challenge = organizer.get_managed_challenge(db(), me(), slug)
+    try:
+        writeups.set_organizer_writeup(db(), challenge, request.form.get("writeup_md", ""))
+    except ServiceError as exc:
+        return _manage(slug, status=400, error=exc)
+    flash("Write-up saved: it is shown once the private leaderboard is revealed."
+          if challenge.writeup_md else "Write-up removed.")
+    return redirect(url_for("organizer.manage", slug=slug) + "#writeup")
 
 
 @bp.post("/c/<slug>/rescore")

@@ -103,7 +103,9 @@ def show(submission_id: int):  # noqa: ANN201
     board_url = url_for("challenges.leaderboard", slug=submission.challenge.slug,
                         page=board_page if board_page and board_page > 1 else None, _anchor="my-team")
     return render_template("submissions/show.html", submission=submission, challenge=submission.challenge,
-                           standing=stand, board_url=board_url, placed=placed, writeups_url=None,
+                           standing=stand, board_url=board_url, placed=placed,
+                           writeups_url=url_for("challenges.show", slug=submission.challenge.slug, _anchor="writeups")
+                           if placed is not None and leaderboards.private_visible(submission.challenge) else None,
                            mode=BoardMode.of(submission.challenge),
                            position=submissions.queue_position(db(), submission),
                            private_visible=leaderboards.private_visible(submission.challenge),

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import login_required
 
 from heldout.platform.context import db, me
-from heldout.platform.services import catalog, finals, leaderboards, teams
+from heldout.platform.services import catalog, finals, leaderboards, teams, writeups
 from heldout.platform.services.errors import NotFound, ServiceError
 
 bp = Blueprint("teams", __name__)
@@ -47,6 +47,20 @@ def save(slug: str):  # noqa: ANN201
     else:
         flash(f"Your team is now called {team.name}.")
     return redirect(url_for("teams.show", slug=slug))
+
+
+@bp.post("/c/<slug>/team/writeup")
+@login_required
+def save_writeup(slug: str):  # noqa: ANN201
+    challenge = _challenge_or_404(slug)
+    try:
+        team = writeups.set_team_writeup(db(), challenge, me(), request.form.get("writeup", ""))
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("Your team's write-up is saved: others read it once the private leaderboard is revealed."
+              if team.writeup_md else "Your team's write-up is removed.")
+    return redirect(url_for("teams.show", slug=slug) + "#writeup")
 
 
 @bp.post("/c/<slug>/team/invite")
