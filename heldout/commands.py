@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import getpass
 import logging
-import os
 import sys
 import threading
 from pathlib import Path
 
-from heldout.config import Settings
+from heldout.config import Settings, new_password
 from heldout.db import make_engine, make_session_factory, session_scope
 from heldout.startup import StartupError, check_database, check_redis, check_sandbox, check_storage
 
@@ -125,8 +124,9 @@ def challenges_load(settings: Settings, args) -> int:  # noqa: ANN001
 
 
 def _read_password(args) -> str:  # noqa: ANN001
-    if os.environ.get("HELDOUT_NEW_PASSWORD"):
-        return os.environ["HELDOUT_NEW_PASSWORD"]
+    given = new_password()
+    if given:
+        return given
     if args.password_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
     first = getpass.getpass("Password: ")

@@ -1,7 +1,10 @@
 """Settings, read from the environment in one place.
 
-Nothing else in Heldout reads ``os.environ``: the app factory, the worker and
-the CLI all receive a ``Settings``. A malformed value raises ``ConfigError``
+Nothing else in Heldout reads ``os.environ`` (``tools/check_imports.py``
+fails if anything does): the app factory, the worker and the CLI all receive a
+``Settings``; the sandbox image's build tools, which run without one, read
+their few variables through :func:`sandbox_build_env`; the CLI's one secret
+input through :func:`new_password`. A malformed value raises ``ConfigError``
 with one line that says which variable is wrong and how to fix it.
 """
 
@@ -131,7 +134,7 @@ class Settings:
             sandbox=sandbox,
             storage=storage,
             s3=s3,
-            sandbox_image=env.get("HELDOUT_SANDBOX_IMAGE") or None,
+            sandbox_image=sandbox_build_env(env).image,
             secret_key=secret_key,
             production=production,
             max_upload_bytes=max_upload,
@@ -143,6 +146,36 @@ class Settings:
             metrics_token=env.get("HELDOUT_METRICS_TOKEN") or None,
             trusted_proxies=trusted_proxies,
         )
+
+
+@dataclass(frozen=True)
+class SandboxBuildEnv:
+    """What the sandbox image's tools (build, prepare, the container pool) read: they run from the command line
+    and inside the Docker backend, where no ``Settings`` is passed, so each call reads the environment again."""
+
+    # HELDOUT_SANDBOX_DOCKER_DIR: the image's recipe, when not docker/sandbox of the source tree.
+    docker_dir: Path | None = None
+    # HELDOUT_SANDBOX_IMAGE: the image to run instead of this source tree's content-hash tag.
+    image: str | None = None
+    # HELDOUT_SANDBOX_ONLINE=1: build from python:3.11-slim off a registry, not the registry-free recipe.
+    online: bool = False
+    # HELDOUT_SANDBOX_POOL_DIR: where prestarted containers' folders live, when not the temporary folder.
+    pool_dir: Path | None = None
+
+
+def sandbox_build_env(environ: dict[str, str] | None = None) -> SandboxBuildEnv:
+    env = os.environ if environ is None else environ
+    docker_dir, pool_dir = env.get("HELDOUT_SANDBOX_DOCKER_DIR"), env.get("HELDOUT_SANDBOX_POOL_DIR")
+    return SandboxBuildEnv(docker_dir=Path(docker_dir) if docker_dir else None,
+                           image=env.get("HELDOUT_SANDBOX_IMAGE") or None,
+                           online=env.get("HELDOUT_SANDBOX_ONLINE") == "1",
+                           pool_dir=Path(pool_dir) if pool_dir else None)
+
+
+def new_password(environ: dict[str, str] | None = None) -> str | None:
+    """HELDOUT_NEW_PASSWORD: the password ``heldout users create`` and ``passwd`` set without asking for one."""
+    env = os.environ if environ is None else environ
+    return env.get("HELDOUT_NEW_PASSWORD") or None
 
 
 def _s3_settings(env: dict, *, required: bool) -> S3Settings | None:

@@ -18,6 +18,12 @@ seam in ``WEB_RUNNER_SEAM`` (enqueueing, and the state the pages show), and
 those modules import of the runner only each other and ``runner.outcome``
 (plain data), so a web process never loads the sandbox or the scoring code.
 
+Configuration is read from the environment only in ``heldout/config.py`` (and
+the stand-alone client's own ``client/config.py``): any other use of
+``os.environ`` or ``os.getenv`` is a problem, except where
+``ENVIRONMENT_PASSED_ON`` allows passing the whole environment on to a
+subprocess (``{**os.environ, ...}``), with its reason.
+
 Every ``import`` counts, at the top of a module or inside a function, except
 those under ``if TYPE_CHECKING:``, which never run. ``from a import b`` is an
 import of the module ``a.b`` when there is one, else of ``a``. Run from the
@@ -54,6 +60,17 @@ SEAM_REACHES_FURTHER = {
                              "embedded demo's /healthz calls it",
 }
 SEAM_DATA = {"heldout.runner.outcome"}  # plain dataclasses the seam's functions take and return
+# Modules that read configuration from the environment, and why.
+ENVIRONMENT_READERS = {
+    "heldout.config": "Heldout's settings, read in one place",
+    "heldout.client.config": "the stand-alone API client's own settings (it imports nothing of Heldout)",
+}
+# Modules that pass the whole environment on to a subprocess ({**os.environ, ...} only), and why.
+ENVIRONMENT_PASSED_ON = {
+    "heldout.runner.sandbox.prepare": "apt-get runs with the caller's environment (PATH, proxies) plus "
+                                      "DEBIAN_FRONTEND=noninteractive",
+}
+ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb"}
 # Web libraries that only the web tier (and the entry points) may import.
 WEB_LIBRARIES = {"flask", "flask_login", "flask_wtf", "flask_limiter", "werkzeug", "jinja2", "gunicorn"}
 
@@ -150,6 +167,29 @@ def seam_problem(importer: str, imported: str) -> str | None:
     return None
 
 
+def environment_uses(path: Path, name: str) -> list[tuple[int, str]]:
+    """(line, problem) for each read of the environment outside ``ENVIRONMENT_READERS``."""
+    if name in ENVIRONMENT_READERS:
+        return []
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    passed_on: set[int] = set()  # ids of os.environ nodes unpacked into a dict display: {**os.environ, ...}
+    if name in ENVIRONMENT_PASSED_ON:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Dict):
+                passed_on.update(id(value) for key, value in zip(node.keys, node.values) if key is None)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT_NAMES \
+                and isinstance(node.value, ast.Name) and node.value.id == "os" and id(node) not in passed_on:
+            found.append((node.lineno, f"reads os.{node.attr}"))
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found.extend((node.lineno, f"imports {alias.name} from os") for alias in node.names
+                         if alias.name in ENVIRONMENT_NAMES)
+    return [(line, f"{what}: configuration is read from the environment only in heldout/config.py (a "
+                   "subprocess's environment: {**os.environ, ...} under ENVIRONMENT_PASSED_ON, with the reason)")
+            for line, what in sorted(found)]
+
+
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     """Strongly connected components of more than one module, or of one that imports itself (Tarjan)."""
     index: dict[str, int] = {}
@@ -194,6 +234,7 @@ def main() -> int:
     for path in paths:
         name = module_name(path)
         where = path.relative_to(ROOT)
+        problems.extend(f"{where}:{line}: {problem}" for line, problem in environment_uses(path, name))
         for line, imported in imports_of(path, name, modules):
             target = owner(imported, modules)
             if target is None:

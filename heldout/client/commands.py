@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import functools
 import getpass
-import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config
+from heldout.client.config import ClientConfig, ClientError, load_config, normalise_url, save_config, token_from_env
 from heldout.client.http import ApiError, HeldoutClient
 from heldout.client.output import (
     Column,
@@ -89,7 +88,7 @@ def _note(message: str) -> None:
 
 def login(args) -> int:  # noqa: ANN001
     url = normalise_url(args.url)
-    token = os.environ.get("HELDOUT_TOKEN") or ""
+    token = token_from_env()
     if not token:
         token = getpass.getpass("API token: ") if sys.stdin.isatty() else sys.stdin.readline()
     token = token.strip()

@@ -70,3 +70,9 @@ def save_config(config: ClientConfig, environ: dict | None = None) -> Path:
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def token_from_env(environ: dict | None = None) -> str:
+    """HELDOUT_TOKEN: the token ``heldout login`` stores without asking for one (empty when unset)."""
+    env = os.environ if environ is None else environ
+    return env.get("HELDOUT_TOKEN") or ""

@@ -1,6 +1,6 @@
 import pytest
 
-from heldout.config import ConfigError, Settings
+from heldout.config import ConfigError, Settings, new_password, sandbox_build_env
 
 
 def test_defaults_give_an_embedded_demo(tmp_path):
@@ -85,3 +85,16 @@ def test_a_wrong_storage_backend_is_one_line_naming_the_variable(tmp_path):
     with pytest.raises(ConfigError) as info:
         Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_STORAGE": "shared-disk"})
     assert str(info.value) == "HELDOUT_STORAGE='shared-disk' is not one of local, database, s3"
+
+
+def test_the_sandbox_tools_and_the_cli_read_their_variables_through_config(tmp_path):
+    unset = sandbox_build_env({})
+    assert (unset.docker_dir, unset.image, unset.online, unset.pool_dir) == (None, None, False, None)
+    env = {"HELDOUT_SANDBOX_DOCKER_DIR": str(tmp_path / "recipe"), "HELDOUT_SANDBOX_IMAGE": "mine:1",
+           "HELDOUT_SANDBOX_ONLINE": "1", "HELDOUT_SANDBOX_POOL_DIR": str(tmp_path / "pool")}
+    given = sandbox_build_env(env)
+    assert (given.docker_dir, given.image, given.online, given.pool_dir) == (
+        tmp_path / "recipe", "mine:1", True, tmp_path / "pool")
+    # The worker's Settings and the image tools agree on which image runs.
+    assert Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), **env}).sandbox_image == "mine:1"
+    assert new_password({}) is None and new_password({"HELDOUT_NEW_PASSWORD": "long enough"}) == "long enough"

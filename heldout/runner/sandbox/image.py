@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 import heldout
+from heldout.config import sandbox_build_env
 
 from .base import SandboxUnavailable
 
@@ -43,8 +43,7 @@ def package_dir() -> Path:
 
 def sandbox_docker_dir() -> Path:
     """``docker/sandbox`` of the source tree (override: HELDOUT_SANDBOX_DOCKER_DIR)."""
-    env = os.environ.get("HELDOUT_SANDBOX_DOCKER_DIR")
-    return Path(env) if env else package_dir().parent / "docker" / "sandbox"
+    return sandbox_build_env().docker_dir or package_dir().parent / "docker" / "sandbox"
 
 
 def image_code_files() -> list[tuple[str, Path]]:
@@ -76,10 +75,7 @@ def _hash(files: list[tuple[str, Path]]) -> str:
 
 def expected_image_tag() -> str:
     """``heldout-sandbox:<hash>`` for this source tree (override: HELDOUT_SANDBOX_IMAGE)."""
-    env = os.environ.get("HELDOUT_SANDBOX_IMAGE")
-    if env:
-        return env
-    return f"{REPO_NAME}:{_hash(_recipe_files() + image_code_files())}"
+    return sandbox_build_env().image or f"{REPO_NAME}:{_hash(_recipe_files() + image_code_files())}"
 
 
 def base_image_tag() -> str:
@@ -159,7 +155,7 @@ def build_image(offline: bool | None = None, log: Callable[[str], None] = print,
         client.api.tag(tag, REPO_NAME, "latest")
         return tag
     if offline is None:
-        offline = not (os.environ.get("HELDOUT_SANDBOX_ONLINE") == "1" or image_exists(ONLINE_BASE, client))
+        offline = not (sandbox_build_env().online or image_exists(ONLINE_BASE, client))
     d = sandbox_docker_dir()
     dockerfile = d / ("Dockerfile.offline" if offline else "Dockerfile")
     if not dockerfile.is_file():

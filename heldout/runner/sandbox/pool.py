@@ -38,6 +38,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from heldout.config import sandbox_build_env
+
 from .base import Limits, Mount, RunRequest, RunResult, SandboxUnavailable
 from .docker_backend import DockerSandbox
 from . import _protocol as proto
@@ -87,7 +89,7 @@ class PrestartedPool:
         self.limits = limits or Limits()
         self.mount_targets = tuple(mount_targets)
         self.max_idle_s = max_idle_s
-        base = root or Path(os.environ.get("HELDOUT_SANDBOX_POOL_DIR") or tempfile.gettempdir())
+        base = root or sandbox_build_env().pool_dir or Path(tempfile.gettempdir())
         self.root = Path(tempfile.mkdtemp(prefix="heldout-pool-", dir=base))
         os.chmod(self.root, 0o755)
         self._ready: queue.Queue[_Slot] = queue.Queue()

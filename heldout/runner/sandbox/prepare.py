@@ -30,6 +30,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from heldout.config import sandbox_build_env
+
 from .base import SandboxUnavailable
 
 PREFIX = "make run: "
@@ -121,7 +123,7 @@ def probe() -> Machine:
         client = image._client()
     except SandboxUnavailable:
         return Machine(root=root, apt=apt, docker=False, **found)
-    online = os.environ.get("HELDOUT_SANDBOX_ONLINE") == "1" or image.image_exists(image.ONLINE_BASE, client)
+    online = sandbox_build_env().online or image.image_exists(image.ONLINE_BASE, client)
     return Machine(root=root, apt=apt, docker=True, image=image.image_exists(image.expected_image_tag(), client),
                    base=online or image.image_exists(image.base_image_tag(), client), **found)
 
