@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a predictions CSV (optionally gzipped), or the challenge's entry point: a .py "
                    "file such as policy.py defining act() for reinforcement learning, or a .zip holding it")
     p.add_argument("-m", "--message", default="", help="a note to yourself")
+    p.add_argument("--validation-score", metavar="SCORE", help="your own validation score of these predictions, "
+                   "in the challenge's metric (e.g. 0.431): the site charts it against the board's")
+    p.add_argument("--validation-note", metavar="TEXT", help="one line on how you validated (e.g. '5-fold CV')")
     p.add_argument("--wait", action="store_true", help="follow the submission until it is scored or fails; "
                    "the exit status is 1 if it fails")
     p.add_argument("--timeout", type=float, default=900, help="seconds --wait waits (default 900)")

@@ -313,6 +313,10 @@ class Submission(Base):
     file_key: Mapped[str] = mapped_column(String(255))
     file_size: Mapped[int] = mapped_column(BigInteger)
     message: Mapped[str] = mapped_column(String(500), default="")
+    # The learner's own validation score, in the challenge's metric, and one line on how they found it
+    # (heldout.leaderboard.validation): set against the board's scores on the team's submissions page.
+    validation_score: Mapped[float | None] = mapped_column(Float)
+    validation_note: Mapped[str | None] = mapped_column(String(120))
     public_score: Mapped[float | None] = mapped_column(Float)
     private_score: Mapped[float | None] = mapped_column(Float)
     public_ci_low: Mapped[float | None] = mapped_column(Float)

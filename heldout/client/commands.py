@@ -34,7 +34,8 @@ CHALLENGE_COLUMNS = [Column("slug", "slug"), Column("title", "title"), Column("m
                      Column("difficulty", "difficulty")]
 SUBMISSION_COLUMNS = [Column("id", "id"), Column("created_at", "submitted", when), Column("filename", "file"),
                       Column("status", "status"), Column("public_score", "public", score),
-                      Column("private_score", "private", score), Column("selected_final", "final"),
+                      Column("private_score", "private", score), Column("validation_score", "validation", score),
+                      Column("selected_final", "final"),
                       Column("host", "host", host), Column("late", "late", late), Column("message", "message"),
                       Column("error", "error"),
                       Column("html_url", "page")]
@@ -52,7 +53,8 @@ SUBMISSION_FIELDS = [Column("id", "id"), Column("challenge", "challenge"), Colum
                      Column("host", "host submission (never ranked)", host),
                      Column("late", "late submission (never ranked)", late),
                      Column("public_score", "public score", score), Column("private_score", "private score", score),
-                     Column("error", "error"), Column("queue_position", "queue position"),
+                     Column("validation_score", "validation score", score), Column("error", "error"),
+                     Column("queue_position", "queue position"),
                      Column("run_s", "run seconds"), Column("html_url", "page")]
 
 
@@ -136,7 +138,13 @@ def download(args) -> int:  # noqa: ANN001
 def submit(args) -> int:  # noqa: ANN001
     client = _client(args)
     path = _existing_file(args.file)
-    submission = client.upload(f"/challenges/{args.slug}/submissions", path, {"message": args.message or ""}).json()
+    fields = {"message": args.message or ""}
+    # Sent as typed: the server checks them (a number, one line) and names the field at fault.
+    if args.validation_score is not None:
+        fields["validation_score"] = args.validation_score
+    if args.validation_note is not None:
+        fields["validation_note"] = args.validation_note
+    submission = client.upload(f"/challenges/{args.slug}/submissions", path, fields).json()
     _note(f"submission {submission['id']} queued: {submission.get('html_url') or submission['url']}")
     if not args.wait:
         print_record(submission, SUBMISSION_FIELDS, args.format)

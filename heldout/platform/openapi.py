@@ -92,16 +92,24 @@ def _page_params(default_per_page: int) -> list[dict]:
 PAGE_FIELDS = {"page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
                "next_page": INT_OR_NULL}
 
-def _upload_body(min_length: int) -> dict:
+def _upload_body(min_length: int, **more: dict) -> dict:
     return {"required": True, "content": {"multipart/form-data": {"schema": _obj(
         {"file": {"type": "string", "format": "binary", "minLength": min_length,
                   "description": "the predictions CSV (or code: .py/.zip)"},
-         "message": {"type": "string", "description": "a note to yourself (the first 500 characters are kept)"}},
+         "message": {"type": "string", "description": "a note to yourself (the first 500 characters are kept)"},
+         **more},
         required=["file"])}}}
 
 
+VALIDATION_FIELDS = {
+    "validation_score": {"type": "string", "description": "optional: your own validation score of this submission, "
+                         "in the challenge's metric, as a decimal number such as `0.431`; a non-number, NaN or an "
+                         "infinity is refused (400 `invalid`, `field` names it) and nothing is stored"},
+    "validation_note": {"type": "string", "description": "optional, with a validation_score: one line (at most 120 "
+                        "characters) on how you validated, e.g. `5-fold CV`; a longer or multi-line note is refused"},
+}
 # An empty file is refused by a submission, but is a verdict ("empty") for the dry run.
-SUBMIT_BODY = _upload_body(1)
+SUBMIT_BODY = _upload_body(1, **VALIDATION_FIELDS)
 CHECK_BODY = _upload_body(0)
 
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
@@ -173,6 +181,8 @@ SCHEMAS = {
         "status": {"type": "string", "enum": ["queued", "running", "scored", "failed", "error"]},
         "kind": {"type": "string"}, "filename": {"type": "string"}, "file_size": {"type": "integer"},
         "message": {"type": "string"}, "created_at": {"type": "string", "format": "date-time"},
+        "validation_score": {**NUMBER_OR_NULL, "description": "the validation score you gave with it"},
+        "validation_note": {**STRING_OR_NULL, "description": "how you said you validated"},
         "started_at": TIME_OR_NULL, "finished_at": TIME_OR_NULL,
         "public_score": NUMBER_OR_NULL, "public_ci": {"type": ["array", "null"], "items": {"type": "number"}},
         "private_score": {**NUMBER_OR_NULL, "description": "present only once the private leaderboard is revealed"},
@@ -209,6 +219,38 @@ SCHEMAS = {
             "description": "one submission's responses only, once it is scored: where it leaves the team, in the "
                            "board's own terms (rounded or laddered scores on those boards)"},
     }, required=["id", "challenge", "status", "filename", "created_at", "url"]),
+    "Validation": _obj({
+        "challenge": {"type": "string"}, "metric": {"type": "string"}, "greater_is_better": {"type": "boolean"},
+        "board_mode": {"type": "string", "enum": [m.value for m in LeaderboardMode]},
+        "precision": {"type": "integer", "description": "decimals the board shows public scores with"},
+        "team": {"type": "boolean", "description": "whether you have a team here (no points without one)"},
+        "public_shown": {"type": "boolean", "description": "false on a ladder board, which shows no public score "
+                         "per submission: `public` is then null everywhere"},
+        "private_shown": {"type": "boolean", "description": "whether the private scores are revealed"},
+        "board_note": {**STRING_OR_NULL, "description": "what the board mode leaves out of the comparison"},
+        "points": {"type": "array", "description": "your team's scored submissions, in the order made", "items": _obj({
+            "submission_id": {"type": "integer"}, "submitted_at": {"type": "string", "format": "date-time"},
+            "validation": NUMBER_OR_NULL, "validation_note": STRING_OR_NULL,
+            "public": {**NUMBER_OR_NULL, "description": "as the board shows it (rounded on a rounded board)"},
+            "private": {**NUMBER_OR_NULL, "description": "present once the private scores are revealed"},
+            "public_up_validation_down": {"type": "boolean", "description": "its public score beat the previous "
+                                          "submission's (with both scores) while its validation score was worse"},
+            "late": {"type": "boolean", "description": "made after the end: on no board, but compared like the "
+                     "team's other submissions"}},
+            required=["submission_id", "validation", "public", "public_up_validation_down"])},
+        "public_correlation": {**NUMBER_OR_NULL, "description": "Spearman's rank correlation of validation and "
+                               "public scores; null below three submissions with both, or when one side is all "
+                               "equal"},
+        "public_pairs": {"type": "integer"},
+        "public_up_validation_down": {"type": "array", "items": {"type": "integer"}},
+        "private": {"oneOf": [{"type": "null"}, _obj({
+            "validation_correlation": NUMBER_OR_NULL, "public_correlation": NUMBER_OR_NULL,
+            "pairs": {"type": "integer"},
+            "closer": {"type": ["string", "null"], "enum": ["validation", "public", "equal", None],
+                       "description": "which ranked your submissions closer to the private order"}})],
+            "description": "null until the private scores are revealed"},
+        "summary": {"type": "array", "items": {"type": "string"}, "description": "the same, in sentences"},
+    }, required=["challenge", "board_mode", "public_shown", "private_shown", "points", "summary"]),
     "SubmissionLogs": _obj({"id": {"type": "integer"}, "challenge": {"type": "string"}, "status": {"type": "string"},
                             "logs": {**STRING_OR_NULL, "description": "null when the run wrote nothing the team "
                                      "may read (predictions are scored by Heldout alone)"},
@@ -388,6 +430,12 @@ PATHS = {
             "operationId": "listSubmissions", "summary": "Your team's submissions, newest first.", "security": TOKEN,
             "tags": ["submissions"], "parameters": [SLUG, *_page_params(50)],
             "responses": {"200": _json(_ref("SubmissionList")), **_errors(400, 401, 404, 429)}}},
+    "/challenges/{slug}/validation": {"get": {
+        "operationId": "getValidation", "summary": "Validation versus leaderboard: your team's validation scores "
+        "against its public scores (as the board shows them), their rank correlation, the submissions that improved "
+        "on the public board while validation got worse, and after the reveal which of the two ranked your "
+        "submissions closer to the private order.", "security": TOKEN, "tags": ["submissions"],
+        "parameters": [SLUG], "responses": {"200": _json(_ref("Validation")), **_errors(401, 404, 429)}}},
     "/challenges/{slug}/check": {"post": {
         "operationId": "checkSubmission",
         "summary": "Dry run: would this file be accepted? Code is run on the public example data. Uses no quota.",

@@ -140,6 +140,21 @@ def test_submit_queues_the_file_and_submissions_lists_it(heldout, svc, tiny, tmp
     assert [(r["filename"], r["status"], r["message"]) for r in rows] == [("preds.csv", "queued", "from the cli")]
 
 
+def test_submit_carries_a_validation_score_and_a_bad_one_is_refused_by_its_field(heldout, svc, tiny, tmp_path):
+    preds = tmp_path / "preds.csv"
+    preds.write_bytes(perfect_predictions(tiny))
+    status, out, err = heldout("submit", SLUG, str(preds), "--validation-score", "0.431", "--validation-note",
+                               "5-fold CV", "--json")
+    assert status == 0 and json.loads(out)["validation_score"] == 0.431
+    status, _, err = heldout("submit", SLUG, str(preds), "--validation-score", "nan")
+    assert status == 1 and "validation_score must be a finite number" in err
+    with svc.sessions() as s:
+        stored = s.scalars(select(Submission)).all()
+        assert [(x.validation_score, x.validation_note) for x in stored] == [(0.431, "5-fold CV")]
+    _, listed, _ = heldout("submissions", SLUG, "--csv")
+    assert [r["validation_score"] for r in csv.DictReader(io.StringIO(listed))] == ["0.431"]
+
+
 def test_a_hosts_submissions_say_host(heldout, svc, tiny, tmp_path):
     from heldout.models import User
 

@@ -116,6 +116,20 @@ def test_a_hosts_submissions_never_earn_the_top_tenth(session):
     assert marks(session, host) == {"hosted": Progress.BEAT_BASELINE}
 
 
+def test_a_late_submission_counts_as_tried_and_for_the_baseline_but_never_for_the_top_tenth(session):
+    ada = make_user(session)
+    closed = on_roadmap(session, "closed-one", ends_at=T0)
+    for minutes in range(10):
+        rival = make_user(session)
+        scored(session, make_team(session, closed, rival), rival, 0.45, minutes=minutes - 60)
+    late = scored(session, make_team(session, closed, ada), ada, 0.99, minutes=30, late=True)
+    assert late.late and marks(session, ada) == {"closed-one": Progress.BEAT_BASELINE}
+    failed_late = on_roadmap(session, "closed-two", ends_at=T0)
+    make_submission(session, make_team(session, failed_late, ada), ada, status=SubmissionStatus.FAILED, late=True,
+                    at=T0 + timedelta(minutes=5))
+    assert marks(session, ada)["closed-two"] is Progress.TRIED
+
+
 def test_the_page_lists_the_roadmap_and_a_visitor_is_asked_to_log_in(client, app):
     with app.extensions["heldout"].sessions() as s:
         on_roadmap(s, "house-prices")

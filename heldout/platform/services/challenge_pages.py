@@ -18,7 +18,7 @@ from heldout.models import Challenge, Submission, Team, User, utcnow
 from heldout.leaderboard.hosts import unranked_only_teams
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
-from heldout.platform.services import catalog, submissions
+from heldout.platform.services import catalog, submissions, validation
 from heldout.platform.services.rules import Rules, challenge_rules
 from heldout.platform.services.errors import ServiceError
 from heldout.platform.services.submission_format import SubmissionFormat, submission_format
@@ -143,6 +143,8 @@ class ChallengePage:
     released: dict[int, float | None]  # the public score each of ``submissions`` shows (the board's mode)
     score_precision: int
     rules: Rules
+    # The team's validation scores against the board's (None without a team).
+    validation: validation.ValidationView | None = None
 
 
 def challenge_page(session: Session, storage: Storage, challenge: Challenge, user: User | None,
@@ -160,6 +162,7 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
         remaining=remaining, released=released_public_scores(session, mine),
         score_precision=BoardMode.of(challenge).precision,
         rules=challenge_rules(challenge, time_left=left, remaining_today=remaining, now=now),
+        validation=validation.validation_view(session, challenge, user) if team is not None else None,
     )
 
 

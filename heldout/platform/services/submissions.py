@@ -19,6 +19,7 @@ from heldout.challenges.upload import clean_filename
 from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.late import is_late
 from heldout.leaderboard.modes import BoardMode
+from heldout.leaderboard.validation import InvalidValidation, parse_validation
 from heldout.models import (
     Challenge,
     LeaderboardMode,
@@ -102,11 +103,18 @@ def check_quota(session: Session, challenge: Challenge, team: Team | None, now: 
 
 def create_submission(session: Session, storage: Storage, queue: Queue | None, *, challenge: Challenge,
                       user: User, stream: BinaryIO, filename: str, message: str = "",
-                      max_bytes: int, now: datetime | None = None) -> Submission:
+                      max_bytes: int, now: datetime | None = None, validation_score: str | None = None,
+                      validation_note: str | None = None) -> Submission:
+    """``validation_score`` and ``validation_note`` as the learner typed them (leaderboard.validation checks them
+    before anything is stored)."""
     now = now or utcnow()
     filename = clean_filename(filename)
     if not filename:
         raise ServiceError("Choose a file to submit.", field="file")
+    try:
+        validation, note = parse_validation(validation_score, validation_note)
+    except InvalidValidation as exc:
+        raise ServiceError(exc.message, field=exc.field) from None
     if challenge.kind == SubmissionKind.CODE and not filename.lower().endswith((".py", ".zip")):
         raise ServiceError(f"This is a code challenge: submit {submission_format(challenge).what}.", field="file")
     late = check_window(challenge, now)
@@ -134,6 +142,7 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
     submission = Submission(challenge_id=challenge.id, team_id=team.id, user_id=user.id, kind=challenge.kind,
                             status=SubmissionStatus.QUEUED, filename=filename, file_key=key, file_size=size,
                             message=(message or "").strip()[:500], created_at=now, queued_at=now, attempts=1,
+                            validation_score=validation, validation_note=note,
                             host=is_host(session, challenge, user), late=late)
     session.add(submission)
     try:

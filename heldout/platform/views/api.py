@@ -27,6 +27,7 @@ from heldout.platform.services import (
     roster,
     submissions,
     teams,
+    validation,
     writeups,
 )
 from heldout.platform.services.challenge_search import MAX_PER_PAGE, ChallengeFilters, paginate, search_challenges
@@ -43,6 +44,7 @@ from heldout.platform.views.serialize import (
     roadmap_json,
     submission_json,
     team_json,
+    validation_json,
     writeups_json,
 )
 
@@ -211,7 +213,9 @@ def submit(slug: str):  # noqa: ANN201
     svc = services()
     submission = submissions.create_submission(
         db(), svc.storage, svc.queue, challenge=challenge, user=user, stream=upload.stream,
-        filename=upload.filename or "submission.csv", message=request.form.get("message", ""), max_bytes=limit)
+        filename=upload.filename or "submission.csv", message=request.form.get("message", ""),
+        validation_score=request.form.get("validation_score"),
+        validation_note=request.form.get("validation_note"), max_bytes=limit)
     body = _with_urls(submission_json(submission, position=submissions.queue_position(db(), submission)))
     return jsonify(body), 202, {"Location": body["url"]}
 
@@ -243,6 +247,14 @@ def list_submissions(slug: str):  # noqa: ANN201
                     "submissions": [_with_urls(submission_json(s, released=released, placings=placings))
                                     for s in page.items],
                     "page": page.page, "per_page": page.per_page, "total": page.total, "next_page": page.next_page})
+
+
+@bp.get("/challenges/<slug>/validation")
+def team_validation(slug: str):  # noqa: ANN201
+    """Your team's validation scores against its public (and, once revealed, private) scores."""
+    user = api_user(required=True)
+    challenge = catalog.get_challenge(db(), user, slug)
+    return jsonify(validation_json(validation.validation_view(db(), challenge, user), challenge))
 
 
 @bp.get("/submissions/<int(max=2147483647):submission_id>")

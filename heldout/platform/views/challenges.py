@@ -10,6 +10,7 @@ from heldout.platform.services.challenge_search import ChallengeFilters, search_
 from heldout.platform.services.errors import NotFound, ServiceError
 from heldout.platform.views.downloads import send_stored
 from heldout.platform.views.links import optional_url
+from heldout.platform.views.serialize import validation_json
 
 bp = Blueprint("challenges", __name__)
 bp.add_app_template_global(optional_url)
@@ -55,6 +56,7 @@ def show(slug: str):  # noqa: ANN201
     return render_template(
         "challenges/show.html", challenge=challenge, page=page, manageable=organizer.may_manage(me(), challenge),
         leaderboard=board, writeups=writeups.writeups(db(), challenge, me()) if board.private_visible else None,
+        validation_chart=validation_json(page.validation, challenge) if page.validation is not None else None,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import object_session
 from heldout.leaderboard.late import WouldHavePlaced
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
-from heldout.models import Challenge, Submission
+from heldout.models import Challenge, LeaderboardMode, Submission
 from heldout.platform.services import leaderboards
 from heldout.platform.services.challenge_pages import ChallengeCard, ChallengePage
 from heldout.platform.services.checks import CheckResult
@@ -19,6 +19,7 @@ from heldout.platform.services.practice import Roadmap
 from heldout.platform.services.rules import Rules
 from heldout.platform.services.submissions import visible_diagnostics
 from heldout.platform.services.teams import TeamView
+from heldout.platform.services.validation import ValidationView
 from heldout.platform.services.writeups import Writeups
 
 
@@ -69,6 +70,9 @@ def submission_json(submission: Submission, *, position: int | None = None,
         "filename": submission.filename,
         "file_size": submission.file_size,
         "message": submission.message,
+        # The learner's own validation score and how they found it (heldout.leaderboard.validation).
+        "validation_score": submission.validation_score,
+        "validation_note": submission.validation_note,
         "created_at": _iso(submission.created_at),
         "started_at": _iso(submission.started_at),
         "finished_at": _iso(submission.finished_at),
@@ -236,3 +240,39 @@ def roadmap_json(roadmap: Roadmap, *, challenge_url: Callable[[str], str]) -> di
             for t in roadmap.topics],
         "off_roadmap": roadmap.off_roadmap,
     }
+
+
+def validation_json(view: ValidationView | None, challenge: Challenge) -> dict:
+    """The team's validation versus leaderboard (services.validation), as the submissions page charts it.
+
+    ``public`` is what the team was shown (rounded on a rounded board) and null on a ladder board; ``private``
+    appears once the private scores are revealed.
+    """
+    mode = BoardMode.of(challenge)
+    body: dict = {"challenge": challenge.slug, "metric": challenge.metric,
+                  "greater_is_better": challenge.greater_is_better, "board_mode": mode.name.value,
+                  "precision": mode.precision, "team": view is not None}
+    if view is None:
+        return {**body, "public_shown": mode.name is not LeaderboardMode.LADDER,
+                "private_shown": private_visible(challenge),
+                "board_note": None, "points": [], "public_correlation": None, "public_pairs": 0,
+                "public_up_validation_down": [], "private": None,
+                "summary": ["Your team has no submission on this challenge yet."]}
+    c = view.comparison
+    flagged = view.flagged
+    points = []
+    for p in c.points:
+        point = {"submission_id": p.submission_id, "submitted_at": _iso(p.submitted_at),
+                 "validation": p.validation, "validation_note": view.notes.get(p.submission_id),
+                 "public": p.public, "public_up_validation_down": p.submission_id in flagged,
+                 "late": p.submission_id in view.late}
+        if view.private_shown:
+            point["private"] = p.private
+        points.append(point)
+    return {**body, "public_shown": view.public_shown, "private_shown": view.private_shown,
+            "board_note": view.board_note, "points": points, "public_correlation": c.public_correlation,
+            "public_pairs": c.public_pairs, "public_up_validation_down": c.public_up_validation_down,
+            "private": {"validation_correlation": c.validation_private_correlation,
+                        "public_correlation": c.public_private_correlation, "pairs": c.private_pairs,
+                        "closer": c.closer_to_private} if view.private_shown else None,
+            "summary": view.summary}

@@ -52,7 +52,9 @@ def submit(slug: str):  # noqa: ANN201
             raise ServiceError("Choose a file to submit.", field="file")
         submission = submissions.create_submission(
             db(), svc.storage, svc.queue, challenge=challenge, user=me(), stream=upload.stream,
-            filename=upload.filename, message=request.form.get("message", ""), max_bytes=_upload_limit(challenge))
+            filename=upload.filename, message=request.form.get("message", ""),
+            validation_score=request.form.get("validation_score"),
+            validation_note=request.form.get("validation_note"), max_bytes=_upload_limit(challenge))
     except ServiceError as exc:
         if _wants_json():
             return jsonify(exc.to_dict()), exc.status

@@ -1,5 +1,5 @@
 // Draws Heldout's charts with Chart.js (vendored; loaded only when the page has a chart).
-// Each <canvas data-chart="history|shakeup|confusion|calibration|residuals|histogram"> takes its points from
+// Each <canvas data-chart="validation|history|shakeup|confusion|calibration|residuals|histogram"> takes its points from
 // data-points (JSON) or fetches them from data-url. window.heldoutCharts(root) draws the charts of a part of
 // the page swapped in later (the submission page's live refresh).
 (function () {
@@ -176,7 +176,58 @@
     });
   }
 
-  const drawers = { history: history, shakeup: shakeup, confusion: confusion, calibration: calibration,
+  const FLAGGED = "#b33951";
+  const PRIVATE = "#2a7d4f";
+
+  // Validation versus leaderboard: one point per submission, validation score across and the board's public score
+  // up (rounded as the board shows it); private scores beside them once revealed. A ladder board shows no public
+  // score per submission: then the private scores alone, or the validation scores in the order made.
+  function validation(canvas, data) {
+    const withValidation = data.points.filter((p) => p.validation !== null);
+    const axis = data.metric + (data.greater_is_better ? " (higher is better)" : " (lower is better)");
+    const label = (p, y, what) => "#" + p.submission_id + (p.late ? " (late)" : "") + ": validation " + fixed(p.validation, 4) + ", " + what + " " +
+      fixed(y, what === "public" ? data.precision : 4) + (p.validation_note ? " (" + p.validation_note + ")" : "");
+    const datasets = [];
+    if (data.public_shown) {
+      const plain = withValidation.filter((p) => p.public !== null && !p.public_up_validation_down);
+      const flagged = withValidation.filter((p) => p.public !== null && p.public_up_validation_down);
+      datasets.push({ label: "Public score", data: plain.map((p) => ({ x: p.validation, y: p.public, p: p, what: "public" })),
+                      borderColor: TEAM, backgroundColor: TEAM, pointRadius: 5 });
+      if (flagged.length) {
+        datasets.push({ label: "Public up, validation down", data: flagged.map((p) => ({ x: p.validation, y: p.public, p: p, what: "public" })),
+                        borderColor: FLAGGED, backgroundColor: FLAGGED, pointStyle: "triangle", pointRadius: 8 });
+      }
+    }
+    if (data.private_shown) {
+      const priv = withValidation.filter((p) => p.private !== null && p.private !== undefined);
+      datasets.push({ label: "Private score", data: priv.map((p) => ({ x: p.validation, y: p.private, p: p, what: "private" })),
+                      borderColor: PRIVATE, backgroundColor: "#fff", pointStyle: "rectRot", pointRadius: 6, borderWidth: 2 });
+    }
+    let xTitle = "your validation score: " + axis;
+    let yTitle = "score on the board: " + axis;
+    if (!datasets.length) {
+      datasets.push({ label: "Your validation score", showLine: true, borderColor: TEAM, backgroundColor: TEAM, pointRadius: 5,
+                      data: withValidation.map((p, i) => ({ x: i + 1, y: p.validation, p: p, what: "order" })) });
+      xTitle = "submission (in the order made)";
+      yTitle = "your validation score: " + axis;
+    }
+    return new window.Chart(canvas, {
+      type: "scatter",
+      data: { datasets: datasets },
+      options: {
+        maintainAspectRatio: false,
+        scales: { x: { title: { display: true, text: xTitle } }, y: { title: { display: true, text: yTitle } } },
+        plugins: {
+          legend: { labels: { usePointStyle: true } },
+          tooltip: { callbacks: { label: (ctx) => ctx.raw.what === "order"
+            ? "#" + ctx.raw.p.submission_id + ": validation " + fixed(ctx.parsed.y, 4)
+            : label(ctx.raw.p, ctx.parsed.y, ctx.raw.what) } },
+        },
+      },
+    });
+  }
+
+  const drawers = { validation: validation, history: history, shakeup: shakeup, confusion: confusion, calibration: calibration,
                     residuals: residuals, histogram: histogram };
 
   function pointsOf(canvas) {
