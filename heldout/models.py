@@ -67,6 +67,14 @@ class LeaderboardMode(enum.StrEnum):
     LADDER = "ladder"
 
 
+class BoardIdentity(enum.StrEnum):
+    """How a study group's boards name its members to the other members (heldout.leaderboard.identity)."""
+
+    NAMES = "names"  # team names, as everywhere else
+    PSEUDONYMS = "pseudonyms"  # the pseudonym each member chooses ("Member #7" until they do)
+    ANONYMOUS = "anonymous"  # a number each ("#7")
+
+
 class SubmissionStatus(str, enum.Enum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -154,15 +162,22 @@ class StudyGroup(Base):
     slug: Mapped[str] = mapped_column(String(64), unique=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     invite_code: Mapped[str] = mapped_column(String(64), unique=True)
+    # A BoardIdentity: what members see of each other on the group's boards (the lead always sees names).
+    board_identity: Mapped[str] = mapped_column(String(20), default="names", server_default="names")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GroupMembership(Base):
     __tablename__ = "group_memberships"
+    __table_args__ = (UniqueConstraint("group_id", "number", name="uq_group_memberships_group_id_number"),)
 
     group_id: Mapped[int] = mapped_column(ForeignKey("study_groups.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The member's number in the group, for anonymous boards ("you are #7"): given on joining, never reused.
+    number: Mapped[int | None] = mapped_column(Integer)
+    # The name the member chose for the group's pseudonymous boards.
+    pseudonym: Mapped[str | None] = mapped_column(String(40))
 
 
 class RosterEntry(Base):

@@ -52,6 +52,9 @@ def class_of(session, *, revealed=True):
         make_scored(session, team, student, private + 0.01, private, at=T0 + timedelta(hours=1),
                     private_ci_low=ci[0], private_ci_high=ci[1])
         refresh_team_best(session, challenge.id, team.id, now=T0)
+    # Eve also tried after the end: her late submission is counted and marked, and ranks nowhere.
+    eve_team = session.scalar(select(Team).where(Team.name == "team eve"))
+    make_scored(session, eve_team, students[4], 0.99, 0.99, at=END + timedelta(hours=1), late=True)
     session.add(RosterEntry(group_id=group.id, key="u:ann", username="ann", display_name="Ann Arbor",
                             user_id=students[0].id, joined_at=T0))
     session.commit()
@@ -65,6 +68,7 @@ def test_grades_on_a_tied_board_put_indistinguishable_members_in_one_band(sessio
     assert [(r.username, r.private_rank, r.private_score, r.tie_band) for r in sheet.rows] == [
         ("ann", 1, 0.91, 1), ("bob", 2, 0.90, 1), ("cyd", 3, 0.80, 2), ("dee", 4, 0.79, 2), ("eve", 5, 0.60, 3),
         ("fay", None, None, None)]
+    assert [r.submissions for r in sheet.rows] == [2, 2, 2, 2, 3, 0]
     ann, fay = sheet.rows[0], sheet.rows[-1]
     assert (ann.display_name, ann.team, ann.best_public_score, ann.submissions) == ("Ann Arbor", "team ann", 0.92, 2)
     assert (fay.team, fay.best_public_score, fay.submissions) == (None, None, 0)
@@ -72,8 +76,9 @@ def test_grades_on_a_tied_board_put_indistinguishable_members_in_one_band(sessio
     assert list(table[0]) == list(grades.COLUMNS)
     assert table[0] == {"username": "ann", "display_name": "Ann Arbor", "team": "team ann",
                         "best_public_score": "0.92", "private_score": "0.91", "private_rank": "1", "tie_band": "1",
-                        "submissions": "2", "late": "", "on_extension": "", "provisional": "no"}
+                        "submissions": "2", "late": "no", "on_extension": "", "provisional": "no"}
     assert table[-1]["private_rank"] == "" and table[-1]["submissions"] == "0"
+    assert [r["late"] for r in table] == ["no", "no", "no", "no", "yes", "no"]
     assert "teacher" not in {r["username"] for r in table}  # the lead is a host, not a member being graded
 
 

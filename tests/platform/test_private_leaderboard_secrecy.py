@@ -3,7 +3,9 @@
 - before the reveal, no page or API response holds a private score, a private rank or a shake-up, nor the
   organizer's write-up or another team's;
 - a learner cannot read, download, select or delete another team's submission: always 404;
-- a study group's challenge is, to a non-member, indistinguishable from one that does not exist.
+- a study group's challenge is, to a non-member, indistinguishable from one that does not exist;
+- to an ordinary member of a group, its boards and grades hold no private value before the reveal and, on a
+  pseudonymous board, no classmate's username or team name.
 """
 
 import json
@@ -14,7 +16,7 @@ import pytest
 from flask import url_for
 
 from heldout.leaderboard.best import refresh_team_best
-from heldout.models import Challenge, Submission, User, utcnow
+from heldout.models import Challenge, GroupMembership, Submission, User, utcnow
 from heldout.platform.services.accounts import create_token
 from tests.factories import (
     make_challenge,
@@ -26,7 +28,8 @@ from tests.factories import (
 from tests.platform.conftest import csrf_token
 
 # Distinctive digits, and nothing else on the site starts with them.
-PRIVATE_SCORES = {"ada": 0.7318264, "bob": 0.6481937, "eve": 0.5927613}
+PRIVATE_SCORES = {"ada": 0.7318264, "bob": 0.6481937, "eve": 0.5927613,
+                  "class-eve": 0.6183527, "class-zed": 0.5572914}
 PUBLIC_SCORES = {"ada": 0.8105, "bob": 0.7902, "eve": 0.7703}
 # Write-ups, revealed with the private board: the organizer's, and bob's and eve's teams' (ada crawls: her own
 # team's is hers to read).
@@ -84,7 +87,9 @@ def fill(app, rule, world, *, slug=SLUG, submission="ada"):
     values = {}
     for name in rule.arguments:
         if name == "slug":
-            values[name] = world["group"] if rule.rule.startswith("/groups/") else slug
+            values[name] = world["group"] if "/groups/" in rule.rule else slug
+        elif name == "challenge":
+            values[name] = slug
         elif name == "submission_id":
             values[name] = world["subs"][submission]
         elif name == "code":
@@ -103,20 +108,20 @@ def kaggle_body(world, *, slug=SLUG, submission="ada"):
     return {"competitionName": slug, "ref": world["subs"][submission], "fileName": "train.csv", "page": 1}
 
 
-def crawl(app, client, world):
+def crawl(app, client, world, slug=SLUG):
     """(url, response) for every GET route, with query strings that ask for the private board, and every
     read-only Kaggle call."""
     auth = {"Authorization": f"Bearer {world['token']}"}
     asks = "?board=private&private=true&include_private=1"
     queries = ("", asks, f"{asks}&group={world['group']}")
     for rule in routes(app, ["GET"]):
-        url = fill(app, rule, world)
+        url = fill(app, rule, world, slug=slug)
         for query in queries:
             yield url + query, client.get(url + query, headers=auth)
     for rule in routes(app, ["POST"]):
         if KAGGLE_READS.search(rule.rule):
-            url = fill(app, rule, world)
-            yield url, client.post(url, json=kaggle_body(world), headers=auth)
+            url = fill(app, rule, world, slug=slug)
+            yield url, client.post(url, json=kaggle_body(world, slug=slug), headers=auth)
 
 
 def private_values_in_json(value, path="") -> list[str]:
@@ -154,6 +159,55 @@ def test_nothing_private_is_served_anywhere_before_the_reveal(app, client, world
     # The crawl did reach the boards: the public scores are there.
     leaderboard = dict(crawled)[f"/c/{SLUG}/leaderboard"].get_data(as_text=True)
     assert "0.81050" in leaderboard and "hidden until the challenge ends" in leaderboard
+
+
+CLASS_SLUG, CLASSMATE = "class-race", "zed-classmate"
+
+
+@pytest.fixture
+def classroom(app, world):
+    """Eve is an ordinary member of a study group led by Teacher, with Zed; the group's own challenge is open and
+    its boards are pseudonymous. Eve holds an API token."""
+    with app.extensions["heldout"].sessions() as s:
+        teacher, zed = make_user(s, "teacher"), make_user(s, CLASSMATE)
+        eve = s.get(User, world["users"]["eve"])
+        group = make_group(s, teacher, eve, zed, name="The class")
+        group.board_identity = "pseudonyms"
+        for number, user in enumerate((teacher, eve, zed), start=1):
+            s.get(GroupMembership, (group.id, user.id)).number = number
+        challenge = make_challenge(s, CLASS_SLUG, title="Class race", greater_is_better=True, group_id=group.id,
+                                   max_final_submissions=1, ends_at=utcnow() + timedelta(days=7))
+        subs = {}
+        for minutes, (name, user) in enumerate((("eve", eve), ("zed", zed))):
+            team = make_team(s, challenge, user, name=f"{user.username}'s team")
+            team.invite_code = f"class-code-{name}"
+            subs[name] = make_scored(s, team, user, 0.6 + minutes / 100, PRIVATE_SCORES[f"class-{name}"],
+                                     at=utcnow() - timedelta(hours=2 - minutes), ci=(0.55, 0.65),
+                                     private_ci_low=0.5, private_ci_high=0.7)
+            refresh_team_best(s, challenge.id, team.id)
+        s.commit()
+        token = create_token(s, eve, "member")
+        # The crawl's own submission is the viewer's (its "ada"), here Eve's.
+        return dict(world, group=group.slug, token=token, subs={"ada": subs["eve"].id, "zed": subs["zed"].id},
+                    users={**world["users"], "teacher": teacher.id})
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a crawl is slow; one backend is enough
+def test_an_ordinary_member_reads_no_private_value_and_no_classmates_name_on_group_boards_and_grades(
+        app, client, classroom):
+    login(client, classroom["users"]["eve"])
+    crawled = list(crawl(app, client, classroom, slug=CLASS_SLUG))
+    assert len(crawled) > 40
+    problems = {url: found for url, response in crawled if (found := leaks(response, url))}
+    assert problems == {}
+    named = [url for url, response in crawled if CLASSMATE in response.get_data(as_text=True)]
+    assert named == []
+    pages = dict(crawled)
+    # The crawl did reach the group's board, under the pseudonyms, and the grades, which are the lead's alone.
+    board = pages[f"/c/{CLASS_SLUG}/leaderboard"].get_data(as_text=True)
+    assert "Member #3" in board and "0.61000" in board
+    grades = [url for url in pages if url.endswith("grades.csv")]
+    assert len(grades) == 2 and {pages[url].status_code for url in grades} == {403}
 
 
 def test_the_private_values_the_crawl_looks_for_appear_once_the_challenge_has_ended(app, client, world):

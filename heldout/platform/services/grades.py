@@ -3,9 +3,9 @@
 Each row: the member's username and display name (from the roster), their team, the team's best public
 score, its private score and private rank, the statistical tie band of that private score
 (``leaderboard.ranking.tie_bands`` over the private board's bootstrap intervals), and how many submissions
-the member made. Only the group's lead (or an admin) may read it; to another group's lead the challenge
-does not exist. The lead is a host, so the grades exist before the private board is revealed too, marked
-provisional: the finals may still change, and so may everything derived from them.
+the member made and whether any was late. Only the group's lead (or an admin) may read it; to another
+group's lead the challenge does not exist. The lead is a host, so the grades exist before the private board
+is revealed too, marked provisional: the finals may still change, and so may everything derived from them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from heldout.leaderboard.hosts import ranked_submissions
@@ -51,9 +51,9 @@ class GradeRow:
     private_rank: int | None
     tie_band: int | None
     submissions: int
-    # Whether any of the member's submissions came after the end, or on an extension: None while this
-    # Heldout has no late submissions or extensions to report.
-    late: bool | None = None
+    # Whether any of the member's submissions came after the end (heldout.leaderboard.late: scored, never
+    # ranked), or on an extension: None while this Heldout has no extensions to report.
+    late: bool = False
     on_extension: bool | None = None
 
 
@@ -83,9 +83,9 @@ def grade_sheet(session: Session, viewer: User, group_slug: str, challenge_slug:
         .where(TeamMembership.challenge_id == challenge.id))}
     best = _best_public(session, challenge)
     standings = _private_standings(session, challenge, now)
-    counts = dict(session.execute(select(Submission.user_id, func.count(Submission.id))
-                                  .where(Submission.challenge_id == challenge.id)
-                                  .group_by(Submission.user_id)).all())
+    counts = {uid: (made, late) for uid, made, late in session.execute(
+        select(Submission.user_id, func.count(Submission.id), func.count(case((Submission.late, 1))))
+        .where(Submission.challenge_id == challenge.id).group_by(Submission.user_id))}
     rows = []
     for member in members:
         team_id, team_name = teams.get(member.id, (None, None))
@@ -95,7 +95,8 @@ def grade_sheet(session: Session, viewer: User, group_slug: str, challenge_slug:
             display_name=names.get(("id", member.id)) or names.get(("u", member.username.lower()))
             or names.get(("e", (member.email or "").lower())) or "",
             team=team_name, best_public_score=best.get(team_id) if team_id is not None else None,
-            private_score=score, private_rank=rank, tie_band=band, submissions=counts.get(member.id, 0)))
+            private_score=score, private_rank=rank, tie_band=band, submissions=counts.get(member.id, (0, 0))[0],
+            late=counts.get(member.id, (0, 0))[1] > 0))
     rows.sort(key=lambda r: (r.private_rank is None, r.private_rank or 0, r.username.lower()))
     return GradeSheet(group_slug=group.slug, challenge_slug=challenge.slug,
                       provisional=not private_visible(challenge, now), rows=rows)

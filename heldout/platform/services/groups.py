@@ -15,11 +15,13 @@ from pathlib import Path
 
 from rq import Queue
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from heldout.challenges.bundle import load_bundle
 from heldout.challenges.errors import BundleErrors
 from heldout.models import (
+    BoardIdentity,
     Challenge,
     ChallengeStatus,
     GroupMembership,
@@ -29,15 +31,20 @@ from heldout.models import (
     utcnow,
 )
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
+from heldout.platform.services.identity import member_names
 from heldout.platform.services.publishing import LoadResult, store_bundle
 from heldout.storage import Storage
 
 MAX_NAME = 80
+PSEUDONYM = re.compile(r"^[^\W_][\w .'’-]{1,29}$")
+# Labels the boards give by themselves: nobody may take one as a pseudonym.
+_RESERVED = re.compile(r"^(member\s*)?#?\s*\d+$|^a former member$", re.I)
 
 
 @dataclass(frozen=True)
 class GroupMember:
     user_id: int
+    # The username, or to a member of a group whose boards hide names, the member's label ("Night Owl", "#7").
     username: str
     joined_at: datetime
     is_lead: bool
@@ -71,6 +78,12 @@ class GroupView:
     own_challenges: list[ChallengeLink]
     # Public challenges its members take part in: each has a leaderboard restricted to the group.
     boards: list[ChallengeLink]
+    # How members see each other on the group's boards (a BoardIdentity value), and the viewer's own membership.
+    board_identity: str = BoardIdentity.NAMES.value
+    my_number: int | None = None
+    my_pseudonym: str | None = None
+    # The viewer reads labels, not usernames (a member of a pseudonymous or anonymous group).
+    masked: bool = False
 
 
 def _new_code() -> str:
@@ -97,8 +110,11 @@ def _is_member(session: Session, group_id: int, user_id: int) -> bool:
 
 
 def add_member(session: Session, group_id: int, user_id: int, *, now: datetime | None = None) -> GroupMembership:
-    """Make the user a member (the caller checked they are not one, and commits)."""
-    membership = GroupMembership(group_id=group_id, user_id=user_id, joined_at=now or utcnow())
+    """Make the user a member with the group's next number (the caller checked they are not one, and commits;
+    two joins at once may want the same number: the second one's commit fails, and says "try again")."""
+    number = (session.scalar(select(func.max(GroupMembership.number))
+                             .where(GroupMembership.group_id == group_id)) or 0) + 1
+    membership = GroupMembership(group_id=group_id, user_id=user_id, joined_at=now or utcnow(), number=number)
     session.add(membership)
     session.flush()
     return membership
@@ -171,11 +187,16 @@ def group_view(session: Session, user: User, slug: str) -> GroupView:
             Challenge.id.in_(select(TeamMembership.challenge_id).where(TeamMembership.user_id.in_(member_ids))))
         .order_by(Challenge.title, Challenge.id)).all()
     lead = next((m.username for m in members if m.id == group.lead_id), "")
+    labels = member_names(session, group, user)
+    mine = session.get(GroupMembership, (group.id, user.id))
     return GroupView(
         slug=group.slug, name=group.name, lead=lead, is_lead=group.lead_id == user.id,
         invite_code=group.invite_code,
-        members=[GroupMember(user_id=m.id, username=m.username, joined_at=m.joined_at,
+        members=[GroupMember(user_id=m.id, username=m.username if labels is None or m.id == group.lead_id
+                             else labels.get(m.id, ""), joined_at=m.joined_at,
                              is_lead=m.id == group.lead_id) for m in members],
+        board_identity=group.board_identity, my_number=mine.number if mine else None,
+        my_pseudonym=mine.pseudonym if mine else None, masked=labels is not None,
         own_challenges=[ChallengeLink(slug=c.slug, title=c.title) for c in own],
         boards=[ChallengeLink(slug=c.slug, title=c.title) for c in boards])
 
@@ -202,7 +223,11 @@ def join_group(session: Session, user: User, code: str) -> StudyGroup:
     if _is_member(session, group.id, user.id):
         raise Conflict(f"You are already a member of {group.name}.", field="code")
     add_member(session, group.id, user.id)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict("Someone else joined at the same moment; please try again.", field="code") from None
     return group
 
 
@@ -252,3 +277,42 @@ def publish_group_challenge(session: Session, storage: Storage, queue: Queue | N
         session.rollback()
         raise ServiceError("The bundle has problems: " + "; ".join(str(e) for e in exc.errors), field="bundle",
                            details=[str(e) for e in exc.errors]) from None
+
+
+# -- the lead's choice and the members' pseudonyms -----------------------------------------------------------------
+
+def set_board_identity(session: Session, lead: User, slug: str, value: str) -> StudyGroup:
+    group = lead_group(session, lead, slug)
+    try:
+        identity = BoardIdentity(value)
+    except ValueError:
+        raise ServiceError(f"Choose how members see each other: one of "
+                           f"{', '.join(m.value for m in BoardIdentity)}, not {str(value)[:20]!r}.",
+                           field="board_identity") from None
+    group.board_identity = identity.value
+    session.commit()
+    return group
+
+
+def set_pseudonym(session: Session, user: User, slug: str, pseudonym: str) -> str | None:
+    """The member's pseudonym on the group's boards (an empty one clears it: "Member #n" again)."""
+    group = get_group(session, user, slug)
+    if group.lead_id == user.id:
+        raise Forbidden("The lead is shown by name: only members choose a pseudonym.", field="pseudonym")
+    chosen = " ".join((pseudonym or "").split()) or None
+    if chosen is not None:
+        if not PSEUDONYM.match(chosen) or _RESERVED.match(chosen):
+            raise ServiceError("A pseudonym is 2–30 letters, digits, spaces, '.', ''', '-' or '_', starting with a "
+                               "letter or digit, and not a number the boards give.", field="pseudonym")
+        if session.scalar(select(User.id).where(func.lower(User.username) == chosen.lower())) is not None:
+            raise ServiceError("That is someone's username: choose a pseudonym that is not.", field="pseudonym")
+        taken = session.scalar(select(GroupMembership.user_id).where(
+            GroupMembership.group_id == group.id, GroupMembership.user_id != user.id,
+            func.lower(GroupMembership.pseudonym) == chosen.lower()))
+        if taken is not None:
+            raise Conflict("Another member of the group uses that pseudonym.", field="pseudonym")
+    membership = session.get(GroupMembership, (group.id, user.id))
+    assert membership is not None  # get_group found the user among the members
+    membership.pseudonym = chosen
+    session.commit()
+    return chosen

@@ -35,6 +35,7 @@ from heldout.models import (
     utcnow,
 )
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
+from heldout.platform.services import identity
 from heldout.platform.services.groups import get_group
 from heldout.platform.services.membership import team_for
 
@@ -225,8 +226,10 @@ def public_board(session: Session, challenge: Challenge, viewer: User | None, *,
     mine = _my_team_id(session, challenge, viewer)
     rows = public_leaderboard(session, challenge, limit=per_page, offset=(page - 1) * per_page,
                               group_id=group_id, now=now)
+    names = identity.team_names(session, challenge, viewer, study_group)
     entries = [PublicEntry(
-        rank=r.rank, team=r.team_name, score=r.score, entries=r.entries, last_entry_at=r.last_entry_at,
+        rank=r.rank, team=names.of(r.team_id, r.team_name) if names else r.team_name, score=r.score,
+        entries=r.entries, last_entry_at=r.last_entry_at,
         rank_change=r.rank_change, ci_low=r.ci_low if mode.shows_interval else None,
         ci_high=r.ci_high if mode.shows_interval else None, group_rank=r.group_rank, is_mine=r.team_id == mine,
         team_id=r.team_id)
@@ -260,8 +263,10 @@ def private_board(session: Session, challenge: Challenge, viewer: User | None, *
     mine = _my_team_id(session, challenge, viewer)
     rows = private.private_leaderboard(session, challenge, limit=per_page, offset=(page - 1) * per_page,
                                        group_id=group_id)
-    entries = [PrivateEntry(rank=r.rank, team=r.team_name, private_score=r.private_score, public_rank=r.public_rank,
-                            shake_up=r.shake_up, group_rank=r.group_rank, is_mine=r.team_id == mine) for r in rows]
+    names = identity.team_names(session, challenge, viewer, study_group)
+    entries = [PrivateEntry(rank=r.rank, team=names.of(r.team_id, r.team_name) if names else r.team_name,
+                            private_score=r.private_score, public_rank=r.public_rank, shake_up=r.shake_up,
+                            group_rank=r.group_rank, is_mine=r.team_id == mine) for r in rows]
     return PrivateBoard(precision=challenge.display_precision, total=total, page=page, pages=pages, rows=entries,
                         my_page=_my_page(session, challenge, mine, entries, group_id=group_id, private_board=True,
                                          per_page=jump_per_page or per_page))

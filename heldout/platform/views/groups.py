@@ -87,6 +87,21 @@ def remove_member(slug: str, user_id: int):  # noqa: ANN201
     return _lead_action(slug, lambda: groups.remove_member(db(), me(), slug, user_id), "Removed the member.")
 
 
+@bp.post("/groups/<slug>/board-identity")
+@login_required
+def board_identity(slug: str):  # noqa: ANN201
+    chosen = request.form.get("board_identity", "")
+    return _lead_action(slug, lambda: groups.set_board_identity(db(), me(), slug, chosen),
+                        "Saved how members see each other.")
+
+
+@bp.post("/groups/<slug>/pseudonym")
+@login_required
+def pseudonym(slug: str):  # noqa: ANN201
+    return _lead_action(slug, lambda: groups.set_pseudonym(db(), me(), slug, request.form.get("pseudonym", "")),
+                        "Saved your pseudonym.")
+
+
 @bp.post("/groups/<slug>/leave")
 @login_required
 def leave(slug: str):  # noqa: ANN201
