@@ -174,15 +174,22 @@ class Visitor:
         self.goto("/register")
         self.page.get_by_label("Username").fill(self.name)
         self.page.get_by_label("Password (8 characters or more)").fill(PASSWORD)
-        self.page.get_by_role("button", name="Create account").click()
-        self.page.wait_for_url(self.live.url("/"))
+        self._send_and_arrive_home("Create account")
 
     def log_in(self) -> None:
         self.goto("/login")
         self.page.get_by_label("Username").fill(self.name)
         self.page.get_by_label("Password").fill(PASSWORD)
-        self.page.get_by_role("button", name="Log in").click()
-        self.page.wait_for_url(self.live.url("/"))
+        self._send_and_arrive_home("Log in")
+
+    def _send_and_arrive_home(self, button: str) -> None:
+        """Send the form; a refusal (the form again, with its alert) fails at once with the site's own words,
+        instead of a wait for a page that never comes."""
+        with self.page.expect_navigation():
+            self.page.get_by_role("button", name=button).click()
+        if self.page.url != self.live.url("/"):
+            said = " ".join(self.page.get_by_role("alert").all_inner_texts()) or "no message"
+            raise AssertionError(f"{button!r} as {self.name!r} ended on {self.page.url}, not the home page: {said}")
 
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -281,7 +281,7 @@ def test_a_host_tests_the_scorer_with_the_solution_and_the_best_learner_stays_fi
     lea.goto("/c/hosted-practice/leaderboard")
     rows = lea.page.locator("table.public-leaderboard tbody tr")
     expect(rows).to_have_count(1)
-    expect(rows.first.locator("td").nth(1)).to_have_text("lea")
+    expect(rows.first.locator("td").nth(1)).to_have_text("lea (your team)")  # lea's own row, marked so
     expect(rows.first.locator("td").first).to_have_text("1")
 
     phone = visitors("hal", phone=True)

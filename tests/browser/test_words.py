@@ -47,7 +47,7 @@ def test_a_reinforcement_learning_challenge_asks_for_its_policy_never_for_predic
 def test_a_code_challenge_asks_for_predict_py_and_a_column_error_lists_the_columns_found(live, visitors, tmp_path):
     live.load_bundle(write_code_bundle(tmp_path / "code"))
     live.load_bundle(write_tiny_bundle(tmp_path / "tiny", slug="column-words"))
-    bo = visitors("bo")
+    bo = visitors("bob")  # usernames are 3 to 40 characters
     bo.register()
     page = bo.page
     bo.goto("/c/tiny-code")

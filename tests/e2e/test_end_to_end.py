@@ -155,4 +155,5 @@ def test_a_csv_uploaded_through_the_page_is_scored_and_ranked(stack, tmp_path):
     assert sum(b["rows"] for b in residuals["bins"]) == 20
     assert residuals["mean_residual"] == pytest.approx(0.0, abs=1e-9)
     board = web.get(f"{base}/c/tiny-regression/leaderboard").text
-    assert re.search(r">1</td>\s*<td>ada</td>", board), board
+    # Rank 1, ada's team, marked as the viewer's own.
+    assert re.search(r">1</td>\s*<td>ada <small class=\"mine-mark\">\(your team\)</small></td>", board), board

@@ -133,8 +133,21 @@ def test_a_limit_hit_in_the_hidden_run_is_named_in_our_words_only(staged, bwrap_
     assert_no_hidden_row(staged[5], outcome.error, outcome.error_detail, outcome.logs)
 
 
+class StagesSeen:
+    """A sandbox that runs each request on ``sandbox`` and notes its stage (visible, participant, score)."""
+
+    def __init__(self, sandbox):  # noqa: ANN001
+        self.sandbox, self.stages = sandbox, []
+
+    def run(self, request):  # noqa: ANN001, ANN201
+        self.stages.append(request.labels["heldout.stage"])
+        return self.sandbox.run(request)
+
+
 def test_a_crash_in_the_visible_run_shows_its_traceback_and_skips_the_hidden_run(staged, bwrap_sandbox):
-    outcome = run(staged, bwrap_sandbox, "import csv\nprint('starting')\nraise KeyError('no such column')\n")
+    sandbox = StagesSeen(bwrap_sandbox)
+    outcome = run(staged, sandbox, "import csv\nprint('starting')\nraise KeyError('no such column')\n")
+    assert sandbox.stages == ["visible"]  # no hidden run, no scoring
     assert outcome.status == SubmissionStatus.FAILED
     assert outcome.error == "Your code exited with status 1 in the visible run: KeyError: 'no such column'."
     assert "Traceback (most recent call last)" in outcome.logs and "starting" in outcome.logs
