@@ -158,11 +158,15 @@ def binned_residuals(y_true: np.ndarray, y_pred: np.ndarray) -> dict | None:
 
 
 def _histogram(residual: np.ndarray) -> dict:
-    low, high = np.percentile(residual, [1, 99])
+    low, high = (float(v) for v in np.percentile(residual, [1, 99]))
     if not high > low:
         low, high = float(residual.min()), float(residual.max())
-    if not high > low:
-        low, high = low - 0.5, high + 0.5
+    # Residuals that (nearly) all agree, e.g. a constant offset, leave a range too narrow for HISTOGRAM_BINS
+    # edges that floating point can tell apart (NumPy refuses to bin it): a range around them instead.
+    if not high - low > 4 * HISTOGRAM_BINS * np.spacing(max(abs(low), abs(high))):
+        centre = (low + high) / 2
+        half = max(0.5, abs(centre) * 1e-6)
+        low, high = centre - half, centre + half
     counts, edges = np.histogram(np.clip(residual, low, high), bins=HISTOGRAM_BINS, range=(low, high))
     # The outermost bins also hold what lies beyond the 1st/99th percentiles, so no lone outlier shows.
     return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}

@@ -94,6 +94,20 @@ def test_a_perfect_fit_still_has_a_histogram():
     assert histogram["edges"][0] < 0 < histogram["edges"][-1]
 
 
+@pytest.mark.parametrize("scale", [1.0, 1e-9, 1e6, 1e15])
+def test_a_constant_offset_is_scored_and_its_residuals_get_a_histogram(scale):
+    # Every residual is -1 up to floating point: once, NumPy refused to bin so narrow a range, the scorer
+    # crashed and the submission was retried as a platform error for ever.
+    truth = RNG.uniform(0, 10, 40) * scale
+    submission, solution = _frames(truth, truth + scale)
+    result = score_frames(submission, solution, ScoringSpec(metric="rmse", id_dtype="int"))
+    assert result.public_score == pytest.approx(scale)
+    histogram = result.diagnostics["residuals"]["histogram"]
+    assert sum(histogram["counts"]) == len(_usage(40)[_usage(40) == "Public"])
+    assert all(a < b for a, b in zip(histogram["edges"], histogram["edges"][1:]))
+    assert histogram["edges"][0] <= -scale <= histogram["edges"][-1]
+
+
 @pytest.mark.parametrize("case", ["labels", "binary_probabilities", "multiclass_probabilities", "regression"])
 def test_private_rows_do_not_change_the_diagnostics(case):
     n = 300
