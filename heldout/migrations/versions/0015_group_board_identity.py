@@ -1,14 +1,14 @@
 """study groups' boards may name members by a pseudonym or a number: the group's choice, each member's
 pseudonym and number (numbers given in order of joining)
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0014'
-down_revision = '0013'
+revision = '0015'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
