@@ -27,6 +27,9 @@ $(AXE): tests/browser/axe/package-lock.json
 	 else echo "make: npm not found: the browser tests' accessibility checks need it (apt-get install npm)"; fi
 
 # The whole test suite. CI runs it with HELDOUT_TEST_STRICT=1, which turns every skip into a failure.
+# Two processes (pytest-xdist): the tests that use the Docker engine run in one of them, one after another; the
+# slowest tests are listed at the end. PYTEST_ARGS=-p no:xdist runs everything in one process.
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
 test: $(STAMP) $(AXE)
 	HELDOUT_TEST_STRICT=$(HELDOUT_TEST_STRICT) $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -22,7 +22,20 @@ from heldout.models import Base
 
 STRICT = os.environ.get("HELDOUT_TEST_STRICT") == "1"
 POSTGRES_ADMIN_URL = os.environ.get("HELDOUT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("HELDOUT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _redis_url_of_this_process(url: str) -> str:
+    """Each pytest-xdist worker flushes a Redis database of its own: gw0 the configured one, gw1 the one below."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return url
+    base, _, number = url.rpartition("/")
+    if not number.isdigit():
+        base, number = url.rstrip("/"), "15"
+    return f"{base}/{(int(number) - int(worker[2:])) % 16}"
+
+
+REDIS_URL = _redis_url_of_this_process(os.environ.get("HELDOUT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
 def require(condition: bool, reason: str) -> None:
@@ -35,6 +48,25 @@ def require(condition: bool, reason: str) -> None:
 
 
 _skipped: list[str] = []
+
+# Test modules that start sandbox containers, or servers and workers that do: they run one after another in a
+# single pytest-xdist worker, since the sandbox tests remove every container labelled heldout.sandbox.
+_DOCKER_DIRECTORIES = ("e2e", "browser", "deploy")
+_DOCKER_WORDS = ("docker_sandbox", "DockerSandbox", "PrestartedPool", "pytest.mark.e2e", "pytest.mark.docker",
+                 "docker compose", "docker_client", "HELDOUT_SANDBOX=\"docker\"")
+
+
+def _uses_docker(path: Path, cache: dict[Path, bool] = {}) -> bool:  # noqa: B006 - a per-run cache
+    if path not in cache:
+        in_directory = path.parent.name in _DOCKER_DIRECTORIES
+        cache[path] = in_directory or any(word in path.read_text(errors="replace") for word in _DOCKER_WORDS)
+    return cache[path]
+
+
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    for item in items:
+        if _uses_docker(Path(str(item.path))):
+            item.add_marker(pytest.mark.xdist_group("docker"))
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
