@@ -91,6 +91,7 @@ class Rules:
     max_final_submissions: int = 2
     max_submission_bytes: int = 20 * 1024 * 1024
     late_submissions: bool = True
+    cloneable: bool = False  # study-group leads may clone it into their groups
     leaderboard: LeaderboardRules = field(default_factory=LeaderboardRules)
     code: CodeRules | None = None
 
@@ -326,7 +327,7 @@ def _load_root(root: Path, tempdir: Path | None, check_sample: bool) -> Bundle:
             daily_limit=rules_doc["daily_submission_limit"], max_team_size=rules_doc["max_team_size"],
             max_final_submissions=rules_doc["final_submissions"],
             max_submission_bytes=rules_doc["max_submission_bytes"],
-            late_submissions=rules_doc["late_submissions"],
+            late_submissions=rules_doc["late_submissions"], cloneable=rules_doc["cloneable"],
             leaderboard=LeaderboardRules(mode=board["mode"], digits=board["digits"], step=board["step"]),
             code=code,
         )

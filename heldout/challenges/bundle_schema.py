@@ -131,6 +131,8 @@ SCHEMA: dict = {
         "max_submission_bytes": Field("int", default=20 * 1024 * 1024, minimum=1),
         # After the end: still take submissions, marked late and never ranked (heldout.leaderboard.late).
         "late_submissions": Field("bool", default=True),
+        # Whether study-group leads may clone it into their groups (it shares the data and solution).
+        "cloneable": Field("bool", default=False),
         "leaderboard": Section(fields={
             "mode": Field("str", default=CLASSIC, choices=LEADERBOARD_MODES),
             "digits": Field("int", minimum=0, maximum=12),

@@ -145,6 +145,7 @@ SCHEMAS = {
         "kind": {"type": "string", "enum": ["predictions", "code"]},
         "starts_at": TIME_OR_NULL, "ends_at": TIME_OR_NULL, "daily_limit": {"type": "integer"},
         "max_team_size": {"type": "integer"},
+        "group_only": {"type": "boolean", "description": "a study group's own challenge, seen by its members only"},
         "files": {"type": "array", "items": _ref("FileRef")},
         "phase": {"type": "string", "enum": ["upcoming", "active", "closed"]},
         "time_left": STRING_OR_NULL, "team_count": {"type": "integer"},

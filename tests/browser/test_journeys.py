@@ -223,8 +223,11 @@ def test_a_study_group_shares_a_private_leaderboard_that_outsiders_cannot_see(li
     expect(page.get_by_role("heading", name="Thursday study group")).to_be_visible()
     group_url = page.url
     invite = page.get_by_label("Invite link").input_value()
-    page.get_by_label("Publish a challenge bundle").set_input_files(str(archive))
-    page.get_by_role("button", name="Publish to the group").click()
+    page.get_by_label("Or upload a challenge bundle").set_input_files(str(archive))
+    page.get_by_role("button", name="Upload as a draft").click()
+    # A draft of the group, on its organizer page: the lead publishes it (the bundle declares no baseline).
+    page.get_by_role("button", name="Publish").click()
+    page.goto(group_url)
     expect(page.get_by_role("link", name="Group practice")).to_be_visible()
     lead.screenshot("4-group-lead")
 

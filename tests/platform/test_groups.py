@@ -1,18 +1,14 @@
 """Study groups: a lead, members, an invite link; the group's leaderboard view and its own challenges."""
 
-import io
-import shutil
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from heldout.leaderboard.best import refresh_team_best
-from heldout.models import Challenge, GroupMembership, StudyGroup
+from heldout.models import GroupMembership, StudyGroup
 from heldout.platform.services import groups, leaderboards
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
-from heldout.storage import LocalStorage
-from tests.bundles import write_tiny_bundle
 from tests.factories import (
     T0,
     make_challenge,
@@ -107,50 +103,6 @@ def test_a_groups_leaderboard_shows_only_teams_with_members(session):
     assert [c.slug for c in view.boards] == [challenge.slug]
 
 
-def test_the_lead_publishes_a_challenge_only_members_see(session, tmp_path):
-    lead, member, outsider = make_user(session), make_user(session), make_user(session)
-    group = make_group(session, lead, member)
-    session.commit()
-    bundle = write_tiny_bundle(tmp_path / "bundle", slug="club-only")
-    archive = shutil.make_archive(str(tmp_path / "club"), "zip", bundle)
-    storage = LocalStorage(tmp_path / "files")
-    with pytest.raises(Forbidden):
-        groups.publish_group_challenge(session, storage, None, member, group.slug, archive)
-    result = groups.publish_group_challenge(session, storage, None, lead, group.slug, archive)
-    challenge = session.get(Challenge, result.challenge_id)
-    assert challenge.group_id == group.id and challenge.created_by_id == lead.id
-    assert [c.slug for c in groups.group_view(session, member, group.slug).own_challenges] == ["club-only"]
-    from heldout.platform.services import catalog
-
-    assert catalog.get_challenge(session, member, "club-only").id == challenge.id
-    with pytest.raises(NotFound):
-        catalog.get_challenge(session, outsider, "club-only")
-
-
-def test_a_group_cannot_take_over_another_challenges_slug(session, tmp_path):
-    lead = make_user(session)
-    group = make_group(session, lead)
-    make_challenge(session, "tiny-regression", title="The organizer's")
-    session.commit()
-    bundle = write_tiny_bundle(tmp_path / "bundle")
-    with pytest.raises(Conflict, match="taken by another challenge") as taken:
-        groups.publish_group_challenge(session, LocalStorage(tmp_path / "f"), None, lead, group.slug, bundle)
-    assert taken.value.field == "bundle"
-    assert session.scalar(select(Challenge.title).where(Challenge.slug == "tiny-regression")) == "The organizer's"
-
-
-def test_a_broken_bundle_is_refused_with_its_problems(session, tmp_path):
-    lead = make_user(session)
-    group = make_group(session, lead)
-    session.commit()
-    bundle = write_tiny_bundle(tmp_path / "bundle")
-    (bundle / "solution.csv").unlink()
-    with pytest.raises(ServiceError, match="solution") as broken:
-        groups.publish_group_challenge(session, LocalStorage(tmp_path / "f"), None, lead, group.slug, bundle)
-    assert broken.value.field == "bundle"
-    assert session.scalar(select(Challenge.id)) is None
-
-
 # --- pages ----------------------------------------------------------------------------------------------------
 
 def login(client, user_id):
@@ -175,19 +127,3 @@ def test_a_learner_creates_a_group_and_another_joins_by_link(client, app):
     assert client.get("/groups/club").status_code == 404
     client.post(f"/groups/join/{code}", data={"csrf_token": csrf_token(client, f"/groups/join/{code}")})
     assert client.get("/groups/club").status_code == 200
-
-
-def test_the_lead_uploads_a_group_challenge_from_the_group_page(client, app, tmp_path):
-    with app.extensions["heldout"].sessions() as s:
-        lead = make_user(s, "lead")
-        group = make_group(s, lead)
-        s.commit()
-        lead_id, slug = lead.id, group.slug
-    archive = shutil.make_archive(str(tmp_path / "club"), "zip", write_tiny_bundle(tmp_path / "b", slug="club-only"))
-    login(client, lead_id)
-    with open(archive, "rb") as f:
-        response = client.post(f"/groups/{slug}/challenges", data={
-            "csrf_token": csrf_token(client, f"/groups/{slug}"), "bundle": (io.BytesIO(f.read()), "club.zip")},
-            content_type="multipart/form-data", follow_redirects=True)
-    assert "Published the challenge" in response.get_data(as_text=True)
-    assert client.get("/c/club-only").status_code == 200

@@ -1,7 +1,8 @@
 """Study groups: a name, a lead, members and an invite link.
 
 A group sees any public challenge's leaderboard restricted to its members, and
-owns private challenges that only its members see (``catalog`` hides them).
+owns private challenges that only its members see (``catalog`` hides them; the
+lead uploads or clones them: ``group_challenges``).
 To a non-member a group does not exist: every lookup is "not found".
 """
 
@@ -11,15 +12,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from rq import Queue
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from heldout.challenges.bundle import load_bundle
-from heldout.challenges.errors import BundleErrors
 from heldout.models import (
     BoardIdentity,
     Challenge,
@@ -32,8 +29,6 @@ from heldout.models import (
 )
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.platform.services.identity import member_names
-from heldout.platform.services.publishing import LoadResult, store_bundle
-from heldout.storage import Storage
 
 MAX_NAME = 80
 PSEUDONYM = re.compile(r"^[^\W_][\w .'’-]{1,29}$")
@@ -54,6 +49,7 @@ class GroupMember:
 class ChallengeLink:
     slug: str
     title: str
+    draft: bool = False  # a group challenge not yet published: only its lead sees it
 
 
 @dataclass(frozen=True)
@@ -176,7 +172,7 @@ def group_view(session: Session, user: User, slug: str) -> GroupView:
         .join(GroupMembership, GroupMembership.user_id == User.id)
         .where(GroupMembership.group_id == group.id).order_by(GroupMembership.joined_at, User.id)).all()
     own = session.execute(
-        select(Challenge.slug, Challenge.title).where(
+        select(Challenge.slug, Challenge.title, Challenge.status).where(
             Challenge.group_id == group.id,
             (Challenge.status == ChallengeStatus.PUBLISHED) | (Challenge.created_by_id == user.id))
         .order_by(Challenge.created_at.desc(), Challenge.id.desc())).all()
@@ -197,7 +193,8 @@ def group_view(session: Session, user: User, slug: str) -> GroupView:
                              is_lead=m.id == group.lead_id) for m in members],
         board_identity=group.board_identity, my_number=mine.number if mine else None,
         my_pseudonym=mine.pseudonym if mine else None, masked=labels is not None,
-        own_challenges=[ChallengeLink(slug=c.slug, title=c.title) for c in own],
+        own_challenges=[ChallengeLink(slug=c.slug, title=c.title, draft=c.status == ChallengeStatus.DRAFT)
+                        for c in own],
         boards=[ChallengeLink(slug=c.slug, title=c.title) for c in boards])
 
 
@@ -259,60 +256,3 @@ def rotate_invite(session: Session, lead: User, slug: str) -> str:
     group.invite_code = _new_code()
     session.commit()
     return group.invite_code
-
-
-def publish_group_challenge(session: Session, storage: Storage, queue: Queue | None, lead: User, slug: str,
-                            path: Path) -> LoadResult:
-    """Load a bundle as a challenge only the group's members see (the lead publishes, like an organizer)."""
-    group = lead_group(session, lead, slug)
-    try:
-        with load_bundle(path) as bundle:
-            existing = session.scalar(select(Challenge).where(Challenge.slug == bundle.slug))
-            # A bundle may only update a challenge of this same group: never someone else's.
-            if existing is not None and existing.group_id != group.id:
-                raise Conflict(f"The slug {bundle.slug!r} is taken by another challenge; change 'slug' in "
-                               "challenge.yaml.", field="bundle")
-            return store_bundle(session, storage, queue, bundle, created_by_id=lead.id, group_id=group.id)
-    except BundleErrors as exc:
-        session.rollback()
-        raise ServiceError("The bundle has problems: " + "; ".join(str(e) for e in exc.errors), field="bundle",
-                           details=[str(e) for e in exc.errors]) from None
-
-
-# -- the lead's choice and the members' pseudonyms -----------------------------------------------------------------
-
-def set_board_identity(session: Session, lead: User, slug: str, value: str) -> StudyGroup:
-    group = lead_group(session, lead, slug)
-    try:
-        identity = BoardIdentity(value)
-    except ValueError:
-        raise ServiceError(f"Choose how members see each other: one of "
-                           f"{', '.join(m.value for m in BoardIdentity)}, not {str(value)[:20]!r}.",
-                           field="board_identity") from None
-    group.board_identity = identity.value
-    session.commit()
-    return group
-
-
-def set_pseudonym(session: Session, user: User, slug: str, pseudonym: str) -> str | None:
-    """The member's pseudonym on the group's boards (an empty one clears it: "Member #n" again)."""
-    group = get_group(session, user, slug)
-    if group.lead_id == user.id:
-        raise Forbidden("The lead is shown by name: only members choose a pseudonym.", field="pseudonym")
-    chosen = " ".join((pseudonym or "").split()) or None
-    if chosen is not None:
-        if not PSEUDONYM.match(chosen) or _RESERVED.match(chosen):
-            raise ServiceError("A pseudonym is 2–30 letters, digits, spaces, '.', ''', '-' or '_', starting with a "
-                               "letter or digit, and not a number the boards give.", field="pseudonym")
-        if session.scalar(select(User.id).where(func.lower(User.username) == chosen.lower())) is not None:
-            raise ServiceError("That is someone's username: choose a pseudonym that is not.", field="pseudonym")
-        taken = session.scalar(select(GroupMembership.user_id).where(
-            GroupMembership.group_id == group.id, GroupMembership.user_id != user.id,
-            func.lower(GroupMembership.pseudonym) == chosen.lower()))
-        if taken is not None:
-            raise Conflict("Another member of the group uses that pseudonym.", field="pseudonym")
-    membership = session.get(GroupMembership, (group.id, user.id))
-    assert membership is not None  # get_group found the user among the members
-    membership.pseudonym = chosen
-    session.commit()
-    return chosen

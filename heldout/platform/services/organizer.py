@@ -1,7 +1,8 @@
 """What organizers do to their challenges: upload a bundle as a draft, publish it, change its
 timeline and limits, rescore it, download its submissions, and read why submissions failed.
 
-An organizer manages the challenges they uploaded; admins manage every challenge.
+An organizer manages the challenges they uploaded; admins manage every challenge; a study group's lead
+manages the group's own challenges (uploaded or cloned: ``services.group_challenges``) through the same pages.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from sqlalchemy.orm import Session, joinedload
 from heldout.challenges.bundle import load_bundle
 from heldout.challenges.errors import BundleError, BundleErrors
 from heldout.challenges.upload import TooLarge, bounded_chunks
-from heldout.models import Challenge, ChallengeStatus, Submission, SubmissionStatus, Team, User
+from heldout.leaderboard.hosts import is_host
+from heldout.models import Challenge, ChallengeStatus, StudyGroup, Submission, SubmissionStatus, Team, User
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError, UploadTooLarge
 from heldout.platform.services.publishing import LoadResult, requeue_challenge, store_bundle
 from heldout.runner import baseline_checks
@@ -58,6 +60,17 @@ def may_manage(user: User | None, challenge: Challenge) -> bool:
     return user.is_admin or (user.is_organizer and challenge.created_by_id == user.id)
 
 
+def manages(session: Session, user: User | None, challenge: Challenge) -> bool:
+    """``may_manage``, or the challenge belongs to a study group and the user hosts it (leads it)."""
+    if may_manage(user, challenge):
+        return True
+    return challenge.group_id is not None and is_host(session, challenge, user)
+
+
+def owning_group(session: Session, challenge: Challenge) -> StudyGroup | None:
+    return session.get(StudyGroup, challenge.group_id) if challenge.group_id is not None else None
+
+
 def managed_challenges(session: Session, user: User) -> list[Challenge]:
     require_organizer(user)
     query = select(Challenge).order_by(Challenge.created_at.desc(), Challenge.id.desc())
@@ -68,7 +81,7 @@ def managed_challenges(session: Session, user: User) -> list[Challenge]:
 
 def get_managed_challenge(session: Session, user: User, slug: str) -> Challenge:
     challenge = session.scalar(select(Challenge).where(Challenge.slug == slug))
-    if challenge is None or not may_manage(user, challenge):
+    if challenge is None or not manages(session, user, challenge):
         raise NotFound(f"You manage no challenge {slug!r}.")
     return challenge
 
@@ -84,7 +97,7 @@ def upload_bundle(session: Session, storage: Storage, queue: Queue | None, user:
         raise ServiceError("Upload the bundle as a .zip holding challenge.yaml and its files.", field="bundle")
     with tempfile.TemporaryDirectory(prefix="heldout-upload-") as tmp:
         path = Path(tmp) / "bundle.zip"
-        _save_upload(stream, path, max_bytes)
+        save_upload(stream, path, max_bytes)
         try:
             with load_bundle(path) as bundle:
                 existing = session.scalar(select(Challenge).where(Challenge.slug == bundle.slug))
@@ -112,7 +125,7 @@ def request_baseline_check(session: Session, queue: Queue | None, challenge: Cha
     return True
 
 
-def _save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> None:
+def save_upload(stream: BinaryIO, path: Path, max_bytes: int) -> None:
     written = 0
     with open(path, "wb") as out:
         try:

@@ -150,6 +150,7 @@ def _rules_dict(bundle: Bundle, runtime_keys: dict[str, str], example_keys: dict
                 baseline_key: str | None = None) -> dict:
     rules = bundle.rules
     body = {"leaderboard": asdict(rules.leaderboard), "max_submission_bytes": rules.max_submission_bytes,
+            "cloneable": rules.cloneable,
             "runtime_keys": runtime_keys, "example_keys": example_keys, **rules_of_bundle(bundle)}
     if bundle.baseline is not None:
         body["baseline"] = {"script": bundle.baseline.script.name, "key": baseline_key,

@@ -54,7 +54,7 @@ def show(slug: str):  # noqa: ANN201
     page = challenge_pages.challenge_page(db(), services().storage, challenge, me())
     board = leaderboards.leaderboard_summary(db(), challenge, me())
     return render_template(
-        "challenges/show.html", challenge=challenge, page=page, manageable=organizer.may_manage(me(), challenge),
+        "challenges/show.html", challenge=challenge, page=page, manageable=organizer.manages(db(), me(), challenge),
         leaderboard=board, writeups=writeups.writeups(db(), challenge, me()) if board.private_visible else None,
         validation_chart=validation_json(page.validation, challenge) if page.validation is not None else None,
     )

@@ -1,9 +1,7 @@
-"""Study groups: create, join by link, manage members, publish the group's own challenges."""
+"""Study groups: create, join by link, manage members, upload or clone the group's own challenges (drafts that
+the lead then previews and publishes on the organizer's page)."""
 
 from __future__ import annotations
-
-import tempfile
-from pathlib import Path
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -11,8 +9,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from heldout.challenges.upload import TooLarge, read_bounded
 from heldout.platform.context import db, me, services
-from heldout.platform.services import grades, groups, roster
+from heldout.platform.services import grades, group_challenges, groups, roster
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError
+from heldout.platform.services.organizer import BundleRejected
 
 bp = Blueprint("groups", __name__)
 
@@ -41,7 +40,8 @@ def show(slug: str):  # noqa: ANN201
         view = groups.group_view(db(), me(), slug)
     except NotFound:
         abort(404)
-    return render_template("groups/show.html", group=view)
+    sources = group_challenges.clone_sources(db(), me()) if view.is_lead else []
+    return render_template("groups/show.html", group=view, clone_sources=sources)
 
 
 @bp.route("/groups/join/<code>", methods=["GET", "POST"])
@@ -118,17 +118,27 @@ def leave(slug: str):  # noqa: ANN201
 
 @bp.post("/groups/<slug>/challenges")
 @login_required
-def publish(slug: str):  # noqa: ANN201
+def upload_challenge(slug: str):  # noqa: ANN201
     upload = request.files.get("bundle")
-    if upload is None or not upload.filename:
-        flash("Choose a challenge bundle (.zip) to upload.", "error")
-        return redirect(url_for("groups.show", slug=slug))
     svc = services()
-    with tempfile.TemporaryDirectory(prefix="heldout-bundle-") as tmp:
-        path = Path(tmp) / "bundle.zip"
-        upload.save(path)
-        return _lead_action(slug, lambda: groups.publish_group_challenge(db(), svc.storage, svc.queue, me(), slug,
-                                                                         path), "Published the challenge to the group.")
+    try:
+        if upload is None or not upload.filename:
+            raise ServiceError("Choose a challenge bundle (.zip) to upload.", field="bundle")
+        result = group_challenges.upload_group_challenge(db(), svc.storage, svc.queue, me(), slug,
+                                                         stream=upload.stream, filename=upload.filename,
+                                                         max_bytes=svc.settings.max_upload_bytes)
+    except NotFound:
+        abort(404)
+    except BundleRejected as exc:
+        flash(exc.message + " " + "; ".join(str(e) for e in exc.errors), "error")
+        return redirect(url_for("groups.show", slug=slug))
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("groups.show", slug=slug))
+    flash(f"Stored {result.challenge_slug} as a draft of the group ({result.action}): preview it, set its timeline, "
+          "then publish it to the members." + (" Its baseline is being run in the sandbox."
+                                               if result.baseline_queued else ""))
+    return redirect(url_for("organizer.manage", slug=result.challenge_slug))
 
 
 # -- the roster --------------------------------------------------------------------------------------------------
@@ -236,3 +246,23 @@ def grades_response(sheet: grades.GradeSheet) -> Response:
     name = f"{sheet.group_slug}-{sheet.challenge_slug}-grades{'-provisional' if sheet.provisional else ''}.csv"
     return Response(grades.grades_csv(sheet), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+
+
+@bp.post("/groups/<slug>/clone")
+@login_required
+def clone_challenge(slug: str):  # noqa: ANN201
+    form = request.form
+    try:
+        result = group_challenges.clone_into_group(db(), services().queue, me(), slug, form.get("source", ""),
+                                                   slug=form.get("slug", ""), title=form.get("title", ""))
+    except NotFound as exc:
+        if exc.field == "group":
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for("groups.show", slug=slug) + "#challenges")
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("groups.show", slug=slug) + "#challenges")
+    flash(f"Cloned into the group as the draft {result.challenge_slug}: set its timeline and limits, preview it, "
+          "then publish it to the members.")
+    return redirect(url_for("organizer.manage", slug=result.challenge_slug))

@@ -27,7 +27,10 @@ def _not_found(_exc: NotFound):  # noqa: ANN202
 @bp.before_request
 @login_required
 def _organizers_only() -> None:
-    organizer.require_organizer(me())
+    # The list and the upload are an organizer account's; a challenge's own pages are for whoever manages it
+    # (get_managed_challenge), which includes a study group's lead for the group's challenges.
+    if request.endpoint in ("organizer.index", "organizer.upload"):
+        organizer.require_organizer(me())
 
 
 def _index(*, status: int = 200, error: ServiceError | None = None):  # noqa: ANN202
@@ -61,6 +64,7 @@ def upload():  # noqa: ANN201
 def _manage(slug: str, *, status: int = 200, error: ServiceError | None = None, form=None):  # noqa: ANN001, ANN202
     challenge = organizer.get_managed_challenge(db(), me(), slug)
     return render_template("organizer/manage.html", challenge=challenge, error=error,
+                           group=organizer.owning_group(db(), challenge),
                            form=form or organizer.SettingsForm.of(challenge),
                            baseline=organizer.baseline_status(challenge),
                            failures=organizer.failed_submissions(db(), challenge)), status

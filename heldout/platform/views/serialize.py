@@ -117,6 +117,8 @@ def challenge_json(challenge: Challenge) -> dict:
         "ends_at": _iso(challenge.ends_at),
         "daily_limit": challenge.daily_limit,
         "max_team_size": challenge.max_team_size,
+        # A study group's own challenge: only its members see it (the pages show a "group only" badge).
+        "group_only": challenge.group_id is not None,
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256} for f in challenge.files],
     }
 
