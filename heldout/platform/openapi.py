@@ -173,7 +173,10 @@ SCHEMAS = {
                        "board": _obj({"mode": {"type": "string", "enum": [mode.value for mode in LeaderboardMode]},
                                       "description": {"type": "string"}}),
                        "withheld": {"type": "array", "description": "what is kept back, and why",
-                                    "items": _obj({"what": {"type": "string"}, "why": {"type": "string"}})}}),
+                                    "items": _obj({"what": {"type": "string"}, "why": {"type": "string"}})},
+                       "late_submissions": {"type": "boolean", "description": "whether submissions after the "
+                                            "end are taken (marked late, never ranked)"},
+                       "late": {**STRING_OR_NULL, "description": "what happens after the end, in a sentence"}}),
         "files": {"type": "array", "items": {"allOf": [_ref("FileRef"), _obj({"url": {"type": "string"}})]}},
         "my_team": STRING_OR_NULL, "remaining_today": INT_OR_NULL,
     }, required=["rules", "timeline", "files"])]},

@@ -93,6 +93,8 @@ def test_the_kaggle_api_takes_a_late_submission_and_lists_it_as_late(client, svc
     assert [s.description for s in listed.submissions] == ["[late] one more idea", "first try"]
     competition = _call(client, ada, "ListCompetitions").get_json()["competitions"][0]
     assert competition["submissionsDisabled"] is False
+    rules = client.get(f"/api/v1/challenges/{SLUG}", headers=ada.bearer).get_json()["rules"]
+    assert rules["late_submissions"] is True and "would have placed" in rules["late"]
     _set(svc, late_submissions=False)
     refused = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"})
     assert refused.status_code == 403 and "does not take late submissions" in refused.get_json()["message"]

@@ -126,6 +126,7 @@ def test_a_closed_challenge_without_late_submissions_shows_no_submit_form(client
     auth.register()
     page = client.get("/c/over").get_data(as_text=True)
     assert "does not take late submissions" in page and 'id="submit-form"' not in page
+    assert "this challenge does not take late submissions" in page  # the rules panel
 
 
 def test_a_closed_challenge_taking_late_submissions_says_what_they_are_above_the_form(client, auth, app):
@@ -134,6 +135,7 @@ def test_a_closed_challenge_taking_late_submissions_says_what_they_are_above_the
     page = client.get("/c/over").get_data(as_text=True)
     assert 'id="late-note"' in page and "would have placed" in page and "never ranked" in page
     assert 'id="submit-form"' in page
+    assert 'id="rules-late"' in page and "The daily limit still applies" in page
 
 
 def test_a_code_challenge_asks_for_a_python_file_or_zip(client, auth, app):

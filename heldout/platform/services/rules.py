@@ -38,6 +38,17 @@ class Rules:
     board_mode: str
     board: str  # the leaderboard mode, in a sentence
     withheld: list[Withheld]
+    late: str = ""  # what happens after the end, in a sentence ("" for a challenge without an end)
+
+
+def late_rule(challenge: Challenge) -> str:
+    if challenge.ends_at is None:
+        return ""
+    if not challenge.late_submissions:
+        return "Submissions close at the end: this challenge does not take late submissions."
+    return ("After the end, late submissions are still scored on both the public and the private rows and say "
+            "where they would have placed; they are never ranked, never a final, and change no leaderboard. The "
+            "daily limit still applies.")
 
 
 def challenge_rules(challenge: Challenge, *, time_left: str | None, remaining_today: int | None,
@@ -61,4 +72,4 @@ def challenge_rules(challenge: Challenge, *, time_left: str | None, remaining_to
         max_team_size=challenge.max_team_size, merge_deadline=merge_deadline(challenge),
         daily_limit=challenge.daily_limit, remaining_today=remaining_today,
         resets_at=utc_day_start(now) + timedelta(days=1), max_finals=finals, finals=chosen,
-        board_mode=mode.name, board=mode.describe(), withheld=withheld)
+        board_mode=mode.name, board=mode.describe(), withheld=withheld, late=late_rule(challenge))

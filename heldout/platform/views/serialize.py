@@ -154,6 +154,7 @@ def challenge_detail_json(page: ChallengePage, *, file_url: Callable[[str], str]
             or (challenge.scoring_spec or {}).get("max_bytes"),
             "leaderboard": rules.get("leaderboard") or {"mode": challenge.leaderboard_mode},
             "code": rules.get("code"),
+            "late_submissions": bool(challenge.late_submissions),
             **rules_json(page.rules),
         },
         "files": [{"name": f.name, "size": f.size, "sha256": f.sha256, "url": file_url(f.name)}
@@ -172,6 +173,7 @@ def rules_json(rules: Rules) -> dict:
         "resets_at": _iso(rules.resets_at), "finals": {"max": rules.max_finals, "how": rules.finals},
         "board": {"mode": rules.board_mode, "description": rules.board},
         "withheld": [{"what": w.what, "why": w.why} for w in rules.withheld],
+        "late": rules.late or None,
     }
 
 
