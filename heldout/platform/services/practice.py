@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from heldout.challenges.bundle_schema import DIFFICULTIES, TOPICS
+from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.progress import Progress, baseline_score, best_score, progress
 from heldout.leaderboard.public import best_rank, count_teams
 from heldout.leaderboard.released import released_public_scores
@@ -40,6 +41,11 @@ class RoadmapChallenge:
     baseline: float | None = None
     rank: int | None = None
     teams: int = 0
+
+    @property
+    def precision(self) -> int:
+        """Decimals the challenge's board prints a score with (a rounded board's digits)."""
+        return BoardMode.of(self.challenge).precision
 
 
 @dataclass(frozen=True)
