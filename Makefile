@@ -40,7 +40,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/python tools/check_imports.py
 
-# The README's two pictures (docs/screenshot-*.png), taken by the browser tests from the shipped challenges.
+# The README's two pictures (docs/screenshot-*.png), taken by the browser tests from the shipped challenges
+# (HELDOUT_TEST_BROWSER_SANDBOX=bubblewrap scores them without Docker).
 screenshots: $(STAMP) $(AXE)
 	HELDOUT_TEST_SCREENSHOTS_TO=docs $(BIN)/python -m pytest tests/browser/test_every_page.py -k readme_screenshots
 

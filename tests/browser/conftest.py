@@ -1,5 +1,6 @@
 """A real browser against the real thing: Debian's Chromium, driven by Playwright, on `heldout serve`
-(gunicorn) and `heldout worker` processes with PostgreSQL, Redis and the Docker sandbox.
+(gunicorn) and `heldout worker` processes with PostgreSQL, Redis and the Docker sandbox (or bubblewrap, with
+HELDOUT_TEST_BROWSER_SANDBOX=bubblewrap).
 
 Each test module gets its own stack and stops it when it ends, so no worker of
 ours is left listening on the shared test Redis while other tests run.
@@ -33,6 +34,9 @@ PASSWORD = "correct horse battery"
 # and `make test`), served to the pages by the tests themselves.
 AXE_DIR = Path(__file__).resolve().parent / "axe"
 AXE_SCRIPT = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+# The sandbox the browser tests' worker scores in: Docker (what CI runs), or bubblewrap, which checks the same
+# pages on a machine without a Docker engine (the sandboxes have tests of their own).
+SANDBOX = os.environ.get("HELDOUT_TEST_BROWSER_SANDBOX", "docker")
 
 
 @dataclass
@@ -75,19 +79,29 @@ def live(request, tmp_path_factory, postgres_database_url):  # noqa: ANN001
         redis.ping()
     except Exception as exc:  # noqa: BLE001
         require(False, f"Redis is not reachable at {REDIS_URL}: {exc}")
-    problem = _docker_ready()
-    if problem is not None and "missing" in problem:
-        # The image is tagged by a hash of the scoring code: after any change to it, build (cached, seconds).
-        subprocess.run([sys.executable, "-m", "heldout.runner.sandbox.image", "build"], capture_output=True,
-                       timeout=900, check=False)
+    require(SANDBOX in ("docker", "bubblewrap"),
+            f"HELDOUT_TEST_BROWSER_SANDBOX must be docker or bubblewrap, not {SANDBOX!r}")
+    if SANDBOX == "docker":
         problem = _docker_ready()
-    require(problem is None, f"the Docker sandbox is not ready: {problem}")
+        if problem is not None and "missing" in problem:
+            # The image is tagged by a hash of the scoring code: after any change to it, build (cached, seconds).
+            subprocess.run([sys.executable, "-m", "heldout.runner.sandbox.image", "build"], capture_output=True,
+                           timeout=900, check=False)
+            problem = _docker_ready()
+        require(problem is None, f"the Docker sandbox is not ready: {problem}")
+    else:
+        from heldout.runner.sandbox import SandboxUnavailable, get_sandbox
+
+        try:
+            get_sandbox("bubblewrap").check()
+        except SandboxUnavailable as exc:
+            require(False, f"the bubblewrap sandbox is not ready: {exc}")
     _truncate(url)
     redis.flushdb()
     work = tmp_path_factory.mktemp("browser")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HELDOUT_")}
     env.update(HELDOUT_DATA_DIR=str(work / "data"), HELDOUT_DATABASE_URL=url, HELDOUT_REDIS_URL=REDIS_URL,
-               HELDOUT_SANDBOX="docker", HELDOUT_SECRET_KEY="browser-secret")
+               HELDOUT_SANDBOX=SANDBOX, HELDOUT_SECRET_KEY="browser-secret")
     stack = Stack(env, work)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"

@@ -151,6 +151,9 @@ def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed
     yaml = (bundle / "challenge.yaml").read_text()
     (bundle / "challenge.yaml").write_text(yaml.replace("title: Tiny regression", "title: Organized regression")
                                            .replace("metric: rmse", "metric: rmsee"))
+    # A formula the organizer got wrong (an exponent left open): the page shows its source and everything after it.
+    with open(bundle / "description.md", "a") as description:
+        description.write("\nThe score: $$\\frac{1}{n}\\sum_i e_i^{$$\n\nwhere $n$ is the number of rows.\n")
     broken_zip, fixed_zip = tmp_path / "broken.zip", tmp_path / "fixed.zip"
     broken_zip.write_bytes(zip_folder(bundle))
     (bundle / "challenge.yaml").write_text((bundle / "challenge.yaml").read_text().replace("rmsee", "rmse"))
@@ -173,6 +176,12 @@ def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed
     expect(page.get_by_text("It is a draft: preview it, then publish.")).to_be_visible()
     page.get_by_role("link", name="Open the challenge page").click()
     expect(page.get_by_text("Draft preview")).to_be_visible()
+    expect(page.get_by_role("heading", level=1).locator("#draft-badge")).to_have_text("draft")
+    bad_tex = page.locator("#overview code.tex-source")
+    expect(bad_tex).to_have_text("$$\\frac{1}{n}\\sum_i e_i^{$$")
+    expect(bad_tex).to_have_attribute("title", "This formula could not be typeset")
+    expect(page.locator("#overview").get_by_text("is the number of rows.")).to_be_visible()
+    expect(page.locator('#overview math[display="inline"]')).to_have_count(1)
     olga.screenshot("3-draft-preview")
     page.go_back()
     # The worker runs the baseline in the sandbox; until it has passed, Publish is disabled with the reason.
@@ -195,6 +204,9 @@ def test_an_organizer_fixes_a_reported_bundle_error_publishes_and_sees_it_listed
     visitor.goto("/?phase=active")
     expect(visitor.page.get_by_role("link", name="Organized regression")).to_be_visible()
     visitor.screenshot("3-listed")
+    visitor.goto("/c/organized")
+    expect(visitor.page.get_by_role("heading", name="Organized regression", level=1)).to_be_visible()
+    expect(visitor.page.locator("#draft-badge")).to_have_count(0)
 
 
 def _reload_until(page, locator, text: str, timeout_s: float = SCORING_TIMEOUT_MS / 1000) -> None:  # noqa: ANN001

@@ -13,17 +13,28 @@
   }
 
   function mark(root) {
+    const named = {};  // label -> the scrolling boxes that carry it
     (root || document).querySelectorAll(".table-wrap, .math-display, main pre").forEach(function (box) {
       const scrolls = box.scrollWidth > box.clientWidth + 1;
-      if (scrolls && !box.hasAttribute("tabindex")) {
+      if (scrolls && (!box.hasAttribute("tabindex") || box.hasAttribute("data-scroll-label"))) {
+        const name = label(box);
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "region");
-        box.setAttribute("aria-label", label(box));
+        box.setAttribute("data-scroll-label", name);
+        (named[name] = named[name] || []).push(box);
       } else if (!scrolls && box.getAttribute("tabindex") === "0") {
         box.removeAttribute("tabindex");
         box.removeAttribute("role");
         box.removeAttribute("aria-label");
+        box.removeAttribute("data-scroll-label");
       }
+    });
+    // Regions need names of their own: two code blocks become "Code (scrolls sideways), 1 of 2" and "2 of 2".
+    Object.keys(named).forEach(function (name) {
+      const boxes = named[name];
+      boxes.forEach(function (box, i) {
+        box.setAttribute("aria-label", boxes.length > 1 ? name + ", " + (i + 1) + " of " + boxes.length : name);
+      });
     });
   }
 
