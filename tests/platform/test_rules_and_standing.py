@@ -89,13 +89,15 @@ def test_a_classic_board_withholds_only_the_private_scores(client, app):
 
 def test_without_an_end_date_the_private_scores_wait_for_the_organizers(client, app):
     with _services(app).sessions() as s:
-        make_challenge(s, "endless", ends_at=None)
+        make_challenge(s, "endless", ends_at=None, max_team_size=1)
         s.commit()
     page = client.get("/c/endless").get_data(as_text=True)
     assert "Private scores</strong>: hidden until its organizers reveal them (the challenge has no end date)" in page
     assert "The private leaderboard stays hidden until the organizers reveal it (the challenge has no end date)." \
         in page
     assert "until the challenge ends" not in page
+    # A team of one at most: the panel does not speak of forming and merging teams.
+    assert '<dd id="rules-teams">One person per team: everyone enters alone, and teams cannot merge.</dd>' in page
     withheld = client.get("/api/v1/challenges/endless").get_json()["rules"]["withheld"]
     assert withheld[-1]["why"].startswith("hidden until its organizers reveal them")
 
