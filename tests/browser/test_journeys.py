@@ -306,3 +306,75 @@ def test_a_host_tests_the_scorer_with_the_solution_and_the_best_learner_stays_fi
     phone.screenshot("5-host-submission-phone")
     phone.goto("/c/hosted-practice#my-submissions")
     expect(phone.page.locator("#my-submissions .host-badge")).to_have_text("host")
+
+
+def test_a_learner_submits_late_to_a_closed_challenge_reads_where_it_would_have_placed_and_the_write_ups(
+        live, visitors, tmp_path):
+    live.ensure_worker()
+    bundle = write_tiny_bundle(tmp_path / "bundle", slug="closed-practice")
+    (bundle / "writeup.md").write_text("# How it was meant to be solved\n\nThe target is **3x** plus noise: "
+                                       "a straight line fits it.\n")
+    live.load_bundle(bundle)
+    perfect = perfect_predictions(bundle)
+    off_by_one = b"id,y\n" + b"".join(f"{row},{float(y) + 1}\n".encode() for row, y in (
+        line.split(",") for line in perfect.decode().splitlines()[1:]))
+
+    # In time: mia scores 1.0 and writes up her final submission; only her team reads it before the reveal.
+    mia = visitors("mia")
+    mia.register()
+    mia.goto("/c/closed-practice")
+    _submit_file(mia.page, off_by_one, message="a line, shifted")
+    expect(mia.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    mia.goto("/c/closed-practice/team")
+    mia.page.get_by_label("Your team's write-up").fill("We fitted a line but **forgot the intercept**.")
+    mia.page.get_by_role("button", name="Save the write-up").click()
+    expect(mia.page.get_by_text("write-up is saved")).to_be_visible()
+
+    nia = visitors("nia")
+    nia.register()
+    nia.goto("/c/closed-practice")
+    expect(nia.page.locator("nav.tabs").get_by_role("link", name="Write-ups")).to_have_count(0)
+    expect(nia.page.get_by_text("forgot the intercept")).to_have_count(0)
+
+    # The organizer closes the challenge.
+    live.create_user("olive", "--admin")
+    olive = visitors("olive")
+    olive.log_in()
+    olive.goto("/organizer/c/closed-practice")
+    closed_at = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 120))
+    olive.page.get_by_label("Closes (UTC; blank: never)").fill(closed_at)
+    olive.page.get_by_role("button", name="Save timeline and limits").click()
+    expect(olive.page.get_by_text("Timeline and limits saved.")).to_be_visible()
+
+    # After the close, nia still submits: late, scored on both splits, never ranked.
+    nia.goto("/c/closed-practice")
+    nia.page.locator("nav.tabs").get_by_role("link", name="Submit").click()
+    expect(nia.page.locator("#late-note")).to_contain_text("would have placed")
+    nia.screenshot("6-late-submit-tab")
+    _submit_file(nia.page, perfect, message="after the close")
+    nia.page.wait_for_url(re.compile(r"/submissions/\d+$"))
+    page = nia.page
+    expect(page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    expect(page.locator("h1 .late-badge")).to_have_text("late")
+    expect(page.locator("#public-score")).to_have_text("0.00000")
+    expect(page.locator("#private-score")).to_have_text("0.00000")
+    expect(page.locator("#placed-private")).to_have_text("#1")
+    expect(page.locator("#placed-public")).to_have_text("#1")
+    expect(page.locator("#would-have-placed")).to_contain_text("of 2 on the final private leaderboard")
+    expect(page.get_by_role("button", name="Select as final")).to_have_count(0)
+    nia.screenshot("6-late-submission-would-have-placed")
+
+    # The boards did not move: mia is alone on both.
+    nia.goto("/c/closed-practice/leaderboard")
+    expect(page.locator("table.public-leaderboard tbody tr")).to_have_count(1)
+    expect(page.locator("table.public-leaderboard tbody tr").first).to_contain_text("mia")
+
+    page.go_back()
+    page.get_by_role("link", name=re.compile("the write-ups")).click()
+    writeups = page.locator("#writeups")
+    expect(writeups.get_by_role("heading", name="How it was meant to be solved")).to_be_visible()
+    expect(writeups.locator("strong").filter(has_text="forgot the intercept")).to_be_visible()
+    expect(writeups.locator(".writeup-rank")).to_have_text(["#1"])
+    nia.screenshot("6-write-ups")
+    nia.goto("/c/closed-practice#my-submissions")
+    expect(page.locator("#my-submissions .late-badge")).to_have_text("late")
