@@ -140,3 +140,13 @@ def test_the_heldout_client_submits_late_and_lists_it_as_late(heldout, svc, tiny
     _set(svc, late_submissions=False)
     status, _, err = heldout("submit", SLUG, str(preds))
     assert status == 1 and "does not take late submissions" in err
+
+
+def test_the_client_says_where_a_late_submission_would_have_placed_in_words():
+    from heldout.client.output import describe_placing
+
+    assert describe_placing({"public": 2, "private": 1, "of": 31}) == [
+        "late: never ranked; it would have placed 1st on the private leaderboard and 2nd on the public leaderboard, "
+        "of 31 teams"]
+    assert describe_placing({"public": 12, "private": None, "of": 12}) == [
+        "late: never ranked; it would have placed 12th on the public leaderboard, of 12 teams"]
