@@ -92,24 +92,30 @@ def _page_params(default_per_page: int) -> list[dict]:
 PAGE_FIELDS = {"page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},
                "next_page": INT_OR_NULL}
 
-def _upload_body(min_length: int, **more: dict) -> dict:
-    return {"required": True, "content": {"multipart/form-data": {"schema": _obj(
-        {"file": {"type": "string", "format": "binary", "minLength": min_length,
-                  "description": "the predictions CSV (or code: .py/.zip)"},
-         "message": {"type": "string", "description": "a note to yourself (the first 500 characters are kept)"},
-         **more},
-        required=["file"])}}}
+def _upload_body(min_length: int, *, dependent: dict | None = None, **more: dict) -> dict:
+    schema = _obj({"file": {"type": "string", "format": "binary", "minLength": min_length,
+                            "description": "the predictions CSV (or code: .py/.zip)"},
+                   "message": {"type": "string", "description": "a note to yourself (the first 500 characters are "
+                                                                "kept)"},
+                   **more}, required=["file"])
+    if dependent:
+        schema["dependentRequired"] = dependent
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
 
 
 VALIDATION_FIELDS = {
-    "validation_score": {"type": "string", "description": "optional: your own validation score of this submission, "
-                         "in the challenge's metric, as a decimal number such as `0.431`; a non-number, NaN or an "
+    "validation_score": {"type": "string", "maxLength": 70,
+                         "pattern": r"^[+-]?(\d{1,30}(\.\d{0,30})?|\.\d{1,30})([eE][+-]?\d{1,2})?$",
+                         "description": "optional: your own validation score of this submission, in the challenge's "
+                         "metric, as a decimal number such as `0.431` (empty: none); a non-number, NaN or an "
                          "infinity is refused (400 `invalid`, `field` names it) and nothing is stored"},
-    "validation_note": {"type": "string", "description": "optional, with a validation_score: one line (at most 120 "
-                        "characters) on how you validated, e.g. `5-fold CV`; a longer or multi-line note is refused"},
+    "validation_note": {"type": "string", "maxLength": 120, "pattern": r"^[^\x00-\x1f\x7f\x85\u2028\u2029]*$",
+                        "description": "optional, with a validation_score: one line (at most 120 characters) on how "
+                        "you validated, e.g. `5-fold CV`; a longer or multi-line note, or a note without a score, "
+                        "is refused"},
 }
 # An empty file is refused by a submission, but is a verdict ("empty") for the dry run.
-SUBMIT_BODY = _upload_body(1, **VALIDATION_FIELDS)
+SUBMIT_BODY = _upload_body(1, dependent={"validation_note": ["validation_score"]}, **VALIDATION_FIELDS)
 CHECK_BODY = _upload_body(0)
 
 RETRY_AFTER = {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer", "minimum": 1}}}
