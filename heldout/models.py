@@ -252,12 +252,31 @@ class Challenge(Base):
     # null while never asked for; and its report (scores, problems, log). A new bundle clears both.
     baseline_state: Mapped[str | None] = mapped_column(String(16))
     baseline_report: Mapped[dict | None] = mapped_column(JSON)
+    # The latest end among its members' extensions (ChallengeExtension), kept with them by
+    # services.extensions so that the reveal rule (leaderboard.deadlines) reads this row alone; null: none.
+    extended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the private board was revealed by hand (private_revealed): nothing counts after it
+    # (leaderboard.deadlines.counting_end). Null for a board never revealed by hand, or revealed before it was kept.
+    private_revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     files: Mapped[list["ChallengeFile"]] = relationship(
         back_populates="challenge", cascade="all, delete-orphan", order_by="ChallengeFile.name"
     )
+
+
+class ChallengeExtension(Base):
+    """A later end for one member of a study group's challenge, given by the group's lead
+    (heldout.leaderboard.deadlines says what it changes). One per member and challenge."""
+
+    __tablename__ = "challenge_extensions"
+
+    challenge_id: Mapped[int] = mapped_column(ForeignKey("challenges.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ChallengeFile(Base):

@@ -256,3 +256,40 @@ def rotate_invite(session: Session, lead: User, slug: str) -> str:
     group.invite_code = _new_code()
     session.commit()
     return group.invite_code
+
+
+def set_board_identity(session: Session, lead: User, slug: str, value: str) -> StudyGroup:
+    group = lead_group(session, lead, slug)
+    try:
+        identity = BoardIdentity(value)
+    except ValueError:
+        raise ServiceError(f"Choose how members see each other: one of "
+                           f"{', '.join(m.value for m in BoardIdentity)}, not {str(value)[:20]!r}.",
+                           field="board_identity") from None
+    group.board_identity = identity.value
+    session.commit()
+    return group
+
+
+def set_pseudonym(session: Session, user: User, slug: str, pseudonym: str) -> str | None:
+    """The member's pseudonym on the group's boards (an empty one clears it: "Member #n" again)."""
+    group = get_group(session, user, slug)
+    if group.lead_id == user.id:
+        raise Forbidden("The lead is shown by name: only members choose a pseudonym.", field="pseudonym")
+    chosen = " ".join((pseudonym or "").split()) or None
+    if chosen is not None:
+        if not PSEUDONYM.match(chosen) or _RESERVED.match(chosen):
+            raise ServiceError("A pseudonym is 2–30 letters, digits, spaces, '.', ''', '-' or '_', starting with a "
+                               "letter or digit, and not a number the boards give.", field="pseudonym")
+        if session.scalar(select(User.id).where(func.lower(User.username) == chosen.lower())) is not None:
+            raise ServiceError("That is someone's username: choose a pseudonym that is not.", field="pseudonym")
+        taken = session.scalar(select(GroupMembership.user_id).where(
+            GroupMembership.group_id == group.id, GroupMembership.user_id != user.id,
+            func.lower(GroupMembership.pseudonym) == chosen.lower()))
+        if taken is not None:
+            raise Conflict("Another member of the group uses that pseudonym.", field="pseudonym")
+    membership = session.get(GroupMembership, (group.id, user.id))
+    assert membership is not None  # get_group found the user among the members
+    membership.pseudonym = chosen
+    session.commit()
+    return chosen

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from heldout.leaderboard import private
+from heldout.leaderboard import deadlines, private
 from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.late import WouldHavePlaced, would_have_placed
 from heldout.leaderboard.modes import BoardMode
@@ -118,13 +118,37 @@ class LeaderboardPage:
     group: GroupChoice | None
     groups: list[GroupChoice]
     can_reveal: bool
+    # Hidden past the challenge's end: members' extensions are still running (whose, and until when, is not said).
+    extensions_running: bool = False
 
 
 def private_visible(challenge: Challenge, now: datetime | None = None) -> bool:
-    """The reveal rule: after the challenge ends, or once its organizer revealed the private board."""
-    if challenge.private_revealed:
-        return True
-    return challenge.ends_at is not None and (now or utcnow()) >= challenge.ends_at
+    """The reveal rule (leaderboard.deadlines.private_visible): after the challenge and every member's extension
+    ended, or once its organizer (a group's lead) revealed the private board."""
+    return deadlines.private_visible(challenge_end=challenge.ends_at, extended_until=challenge.extended_until,
+                                     revealed=challenge.private_revealed, now=now or utcnow())
+
+
+def private_hidden_until(challenge: Challenge, now: datetime | None = None) -> datetime | None:
+    """When the hidden private board appears, as every reader may be told: the challenge's end while it is
+    ahead; None once only members' extensions hold it back (whose ends are theirs alone to see)."""
+    if private_visible(challenge, now) or challenge.ends_at is None or (now or utcnow()) >= challenge.ends_at:
+        return None
+    return challenge.ends_at
+
+
+def _extensions_running(challenge: Challenge, now: datetime) -> bool:
+    return (not private_visible(challenge, now) and challenge.ends_at is not None and now >= challenge.ends_at)
+
+
+def private_hidden_reason(challenge: Challenge, now: datetime | None = None) -> str:
+    """Why the private board is hidden, in words every reader may see."""
+    until = private_hidden_until(challenge, now)
+    if until is not None:
+        return f"until the challenge ends at {until:%Y-%m-%d %H:%M:%S} UTC"
+    if challenge.ends_at is not None:
+        return "until the last member's extension ends"
+    return "until the challenge ends"
 
 
 def _page_number(raw: str | int | None) -> int:
@@ -251,9 +275,8 @@ def private_board(session: Session, challenge: Challenge, viewer: User | None, *
     """One page of the private leaderboard with the shake-up; refused until the reveal."""
     now = now or utcnow()
     if not private_visible(challenge, now):
-        until = f" at {challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC" if challenge.ends_at else ""
-        raise Forbidden(f"The private leaderboard is hidden until the challenge ends{until}.", code="private_hidden",
-                        field="board")
+        raise Forbidden(f"The private leaderboard is hidden {private_hidden_reason(challenge, now)}.",
+                        code="private_hidden", field="board")
     page = _page_number(page)
     study_group = _group(session, viewer, group)
     group_id = study_group.id if study_group else None
@@ -308,9 +331,10 @@ def leaderboard_page(session: Session, challenge: Challenge, viewer: User | None
     study_group = _group(session, viewer, group)
     return LeaderboardPage(
         challenge_slug=challenge.slug, board=board, public=public, private=private_rows, private_visible=visible,
-        private_hidden_until=None if visible else challenge.ends_at,
+        private_hidden_until=private_hidden_until(challenge, now),
         group=GroupChoice(study_group.slug, study_group.name) if study_group else None,
-        groups=_viewer_groups(session, viewer), can_reveal=not visible and can_reveal(session, challenge, viewer))
+        groups=_viewer_groups(session, viewer), can_reveal=not visible and can_reveal(session, challenge, viewer),
+        extensions_running=_extensions_running(challenge, now))
 
 
 def leaderboard_summary(session: Session, challenge: Challenge, viewer: User | None, *, limit: int = 20,
@@ -323,8 +347,9 @@ def leaderboard_summary(session: Session, challenge: Challenge, viewer: User | N
                     if visible else None)
     return LeaderboardPage(
         challenge_slug=challenge.slug, board="public", public=public, private=private_rows, private_visible=visible,
-        private_hidden_until=None if visible else challenge.ends_at, group=None, groups=[],
-        can_reveal=not visible and can_reveal(session, challenge, viewer))
+        private_hidden_until=private_hidden_until(challenge, now), group=None, groups=[],
+        can_reveal=not visible and can_reveal(session, challenge, viewer), extensions_running=_extensions_running(
+            challenge, now))
 
 
 def can_reveal(session: Session, challenge: Challenge, viewer: User | None) -> bool:
@@ -338,6 +363,8 @@ def reveal_private(session: Session, challenge: Challenge, user: User, *, now: d
     if not can_reveal(session, challenge, user):
         raise Forbidden("Only the challenge's organizer can reveal the private leaderboard.", field="board")
     challenge.private_revealed = True
+    # From now on nothing counts, for members still working on an extension too (leaderboard.deadlines).
+    challenge.private_revealed_at = now
     session.commit()
     ensure_private_standings(session, challenge, now)
 

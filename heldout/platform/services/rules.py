@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import Challenge
-from heldout.platform.services.leaderboards import private_visible
+from heldout.platform.services.leaderboards import private_hidden_until, private_visible
 from heldout.platform.services.membership import utc_day_start
 from heldout.platform.services.teams import merge_deadline
 
@@ -63,7 +63,10 @@ def challenge_rules(challenge: Challenge, *, time_left: str | None, remaining_to
     withheld = [Withheld(what, why) for what, why in mode.withheld()]
     if not private_visible(challenge, now):
         # A challenge without an end date never reaches "the end": only its organizers can reveal the board.
-        until = (f"the challenge ends ({challenge.ends_at:%Y-%m-%d %H:%M} UTC)" if challenge.ends_at
+        # Past the end, only members' extensions hold it back (whose, and until when, is theirs alone to see).
+        ends = private_hidden_until(challenge, now)
+        until = (f"the challenge ends ({ends:%Y-%m-%d %H:%M} UTC)" if ends is not None
+                 else "the last member's extension ends" if challenge.ends_at
                  else "its organizers reveal them (the challenge has no end date)")
         withheld.append(Withheld("private scores", f"hidden until {until}, so that tuning to "
                                                    f"the public board does not pay"))
