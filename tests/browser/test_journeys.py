@@ -378,3 +378,104 @@ def test_a_learner_submits_late_to_a_closed_challenge_reads_where_it_would_have_
     nia.screenshot("6-write-ups")
     nia.goto("/c/closed-practice#my-submissions")
     expect(page.locator("#my-submissions .late-badge")).to_have_text("late")
+
+
+def test_a_lead_runs_a_class_roster_clone_extension_submissions_and_grades(live, visitors, tmp_path):
+    """A lead imports a roster of five, clones the Titanic practice challenge into the group, publishes it once
+    its baseline passed, gives one member an extension and closes it for the others; members submit (in time,
+    on the extension, late) and the lead downloads the grades."""
+    import csv
+    from datetime import datetime, timedelta, timezone
+
+    shipped = Path(__file__).resolve().parents[2] / "challenges" / "titanic-survival"
+    live.load_bundle(shipped)
+    live.ensure_worker()
+    students = ["stu1", "stu2", "stu3", "stu4", "stu5"]
+    for name in ["lena", *students]:
+        live.create_user(name)
+
+    lena = visitors("lena")
+    lena.log_in()
+    page = lena.page
+    lena.goto("/groups")
+    page.get_by_label("Name", exact=True).fill("ML 101")
+    page.get_by_role("button", name="Create group").click()
+    expect(page.get_by_role("heading", name="ML 101")).to_be_visible()
+    group_url = page.url.removeprefix(live.base)
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("username,display_name\n" + "".join(f"{n},Student {n[-1]}\n" for n in students))
+    page.get_by_role("link", name="Roster").click()
+    page.get_by_label("Roster (.csv").set_input_files(str(roster))
+    page.get_by_role("button", name="Import").click()
+    for name in students:
+        expect(page.get_by_role("cell", name=name, exact=True)).to_be_visible()
+    lena.screenshot("7-class-roster")
+
+    lena.goto(group_url)
+    page.get_by_label("Clone a challenge into the group").select_option(label="Titanic survival probabilities")
+    page.locator("#clone-title").fill("Titanic, week 3")
+    page.locator("#clone-slug").fill("titanic-week-3")
+    lena.screenshot("7-class-clone-form")
+    page.get_by_role("button", name="Clone into the group").click()
+    page.wait_for_url(re.compile(r"/organizer/c/titanic-week-3$"))
+    expect(page.locator("#group-only-badge")).to_be_visible()
+    # The clone's own baseline check runs on the shared files; publishing waits for it.
+    _reload_until(page, page.locator("#baseline-state"), "passed")
+    now = datetime.now(timezone.utc).replace(second=0, microsecond=0)
+    page.get_by_label("Closes (UTC").fill((now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Save timeline and limits").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_text("Published: it is listed")).to_be_visible()
+
+    sample = (shipped / "sample_submission.csv").read_bytes()
+    stu3 = visitors("stu3")
+    stu3.log_in()
+    stu3.goto("/c/titanic-week-3")
+    expect(stu3.page.locator("#group-only-badge")).to_be_visible()
+    _submit_file(stu3.page, sample)
+    expect(stu3.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+
+    # stu1 gets a day more; then the lead closes the challenge for everyone else.
+    lena.goto("/organizer/c/titanic-week-3")
+    page.get_by_label("Member (username)").fill("stu1")
+    page.get_by_label("Their end (UTC)").fill((now + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Give the extension").click()
+    expect(page.locator("#extensions-table")).to_contain_text("stu1")
+    page.get_by_label("Closes (UTC").fill((now - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_role("button", name="Save timeline and limits").click()
+    expect(page.get_by_text("Timeline and limits saved")).to_be_visible()
+    lena.goto("/organizer/c/titanic-week-3#extensions")
+    lena.screenshot("7-class-extensions")
+
+    stu1 = visitors("stu1")
+    stu1.log_in()
+    stu1.goto("/c/titanic-week-3")
+    expect(stu1.page.locator("#my-extension")).to_be_visible()
+    stu1.screenshot("7-class-my-extension")
+    _submit_file(stu1.page, sample)
+    expect(stu1.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    expect(stu1.page.locator(".late-badge")).to_have_count(0)
+
+    stu2 = visitors("stu2")
+    stu2.log_in()
+    stu2.goto("/c/titanic-week-3")
+    expect(stu2.page.locator("#my-extension")).to_have_count(0)  # stu1's extension is stu1's alone
+    expect(stu2.page.locator("#late-note")).to_be_visible()
+    _submit_file(stu2.page, sample)
+    expect(stu2.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+    expect(stu2.page.locator(".late-badge").first).to_be_visible()
+    stu2.goto("/c/titanic-week-3/leaderboard")
+    expect(stu2.page.get_by_text("until the last member's extension ends")).to_be_visible()
+    stu2.screenshot("7-class-board-during-extension")
+
+    lena.goto(group_url)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="grades (CSV)").click()
+    rows = {r["username"]: r for r in csv.DictReader(Path(download.value.path()).read_text().splitlines())}
+    assert sorted(rows) == students
+    assert {n: (r["display_name"], r["submissions"]) for n, r in rows.items()} == {
+        "stu1": ("Student 1", "1"), "stu2": ("Student 2", "1"), "stu3": ("Student 3", "1"),
+        "stu4": ("Student 4", "0"), "stu5": ("Student 5", "0")}
+    assert (rows["stu1"]["on_extension"], rows["stu2"]["late"], rows["stu3"]["late"]) == ("yes", "yes", "no")
+    assert all(r["provisional"] == "yes" for r in rows.values())  # the private board waits for stu1's end

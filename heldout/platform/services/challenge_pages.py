@@ -19,6 +19,7 @@ from heldout.leaderboard.hosts import unranked_only_teams
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
 from heldout.platform.services import catalog, submissions, validation
+from heldout.platform.services.extensions import MyDeadline, my_deadline
 from heldout.platform.services.rules import Rules, challenge_rules
 from heldout.platform.services.errors import ServiceError
 from heldout.platform.services.submission_format import SubmissionFormat, submission_format
@@ -36,10 +37,13 @@ class Phase(str, enum.Enum):
     CLOSED = "closed"
 
 
-def phase_of(challenge: Challenge, now: datetime) -> Phase:
+def phase_of(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> Phase:
+    """The challenge's phase; ``ends_at`` is the end that applies to the viewer (services.extensions), when
+    it is not the challenge's own."""
+    end = ends_at if ends_at is not None else challenge.ends_at
     if challenge.starts_at is not None and now < challenge.starts_at:
         return Phase.UPCOMING
-    if challenge.ends_at is not None and now >= challenge.ends_at:
+    if end is not None and now >= end:
         return Phase.CLOSED
     return Phase.ACTIVE
 
@@ -63,15 +67,16 @@ def describe_wait(delta: timedelta) -> str:
     return "less than a minute"
 
 
-def time_left(challenge: Challenge, now: datetime) -> str | None:
-    phase = phase_of(challenge, now)
+def time_left(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> str | None:
+    end = ends_at if ends_at is not None else challenge.ends_at
+    phase = phase_of(challenge, now, end)
     if phase == Phase.UPCOMING:
         return f"opens in {describe_wait(challenge.starts_at - now)}"
     if phase == Phase.CLOSED:
         return "closed"
-    if challenge.ends_at is None:
+    if end is None:
         return None
-    return f"{describe_wait(challenge.ends_at - now)} left"
+    return f"{describe_wait(end - now)} left"
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,8 @@ class ChallengePage:
     released: dict[int, float | None]  # the public score each of ``submissions`` shows (the board's mode)
     score_precision: int
     rules: Rules
+    # The viewer's own end: an extension, or an early reveal that cut it short (theirs alone; None: a visitor).
+    deadline: MyDeadline | None = None
     # The team's validation scores against the board's (None without a team).
     validation: validation.ValidationView | None = None
 
@@ -153,9 +160,11 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
     team = team_for(session, challenge, user, create=False) if user is not None else None
     mine = submissions.team_submissions(session, challenge, user)[:MY_SUBMISSIONS_SHOWN] if team else []
     remaining = submissions.remaining_today(session, challenge, user, now) if user is not None else None
-    left = time_left(challenge, now)
+    deadline = my_deadline(session, challenge, user, now) if user is not None else None
+    end = deadline.counts_until if deadline is not None else None
+    left = time_left(challenge, now, end)
     return ChallengePage(
-        challenge=challenge, phase=phase_of(challenge, now), time_left=left,
+        challenge=challenge, phase=phase_of(challenge, now, end), time_left=left, deadline=deadline,
         team_count=team_counts(session, [challenge.id]).get(challenge.id, 0),
         metric_summary=metric_summary(challenge.metric), format_columns=format_columns(challenge),
         format=submission_format(challenge), sample=read_sample(storage, challenge), team=team, submissions=mine,

@@ -26,6 +26,7 @@ from heldout.models import (
     User,
     utcnow,
 )
+from heldout.platform.services import extensions
 from heldout.platform.services.errors import (
     Forbidden,
     LimitReached,
@@ -70,17 +71,21 @@ def parse_selected(raw: str | bool | None) -> bool:
     raise ServiceError("selected must be true or false.", field="selected")
 
 
-def selection_closed(challenge: Challenge, now: datetime) -> bool:
-    return challenge.ends_at is not None and now >= challenge.ends_at
+def selection_closed(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> bool:
+    """Whether finals are fixed: past the end that applies (``ends_at``: a member's own, from
+    services.extensions; the challenge's unless given)."""
+    end = ends_at if ends_at is not None else challenge.ends_at
+    return end is not None and now >= end
 
 
 def finals_view(session: Session, challenge: Challenge, team: Team | None, *,
-                now: datetime | None = None) -> FinalsView:
-    """The team's scored submissions with what is selected and what will count."""
+                now: datetime | None = None, viewer: User | None = None) -> FinalsView:
+    """The team's scored submissions with what is selected and what will count (until the viewer's own end)."""
     now = now or utcnow()
-    closed = selection_closed(challenge, now)
+    end = extensions.counting_end(session, challenge, viewer)
+    closed = selection_closed(challenge, now, end)
     if team is None:
-        return FinalsView(challenge.max_final_submissions, 0, True, closed, challenge.ends_at, [])
+        return FinalsView(challenge.max_final_submissions, 0, True, closed, end, [])
     counting = {c.submission_id for c in team_finals(session, challenge, team.id)}
     # Late submissions are never candidates: they cannot be finals.
     scored = session.scalars(select(Submission).where(
@@ -90,7 +95,7 @@ def finals_view(session: Session, challenge: Challenge, team: Team | None, *,
     released = released_public_scores(session, scored)
     return FinalsView(
         max_finals=challenge.max_final_submissions, selected=selected, automatic=selected == 0, closed=closed,
-        closes_at=challenge.ends_at,
+        closes_at=end,
         candidates=[FinalCandidate(submission_id=s.id, filename=s.filename, message=s.message,
                                    submitted_at=s.created_at, public_score=released.get(s.id),
                                    selected=s.selected_final, counts=s.id in counting) for s in scored])
@@ -112,9 +117,10 @@ def set_final(session: Session, user: User, submission_id: int, selected: bool |
     submission = _own_submission(session, user, submission_id)
     selected = parse_selected(selected)
     challenge = session.get(Challenge, submission.challenge_id)
-    if selection_closed(challenge, now):
+    end = extensions.counting_end(session, challenge, user)
+    if selection_closed(challenge, now, end):
         raise Forbidden(f"Final submissions were fixed when the challenge closed at "
-                        f"{challenge.ends_at:%Y-%m-%d %H:%M:%S} UTC.", code="closed", field="selected")
+                        f"{end:%Y-%m-%d %H:%M:%S} UTC.", code="closed", field="selected")
     if selected == submission.selected_final:
         return submission
     if selected and submission.status != SubmissionStatus.SCORED:

@@ -86,6 +86,7 @@ def grade_sheet(session: Session, viewer: User, group_slug: str, challenge_slug:
     counts = {uid: (made, late) for uid, made, late in session.execute(
         select(Submission.user_id, func.count(Submission.id), func.count(case((Submission.late, 1))))
         .where(Submission.challenge_id == challenge.id).group_by(Submission.user_id))}
+    extended = _counted_on_extension(session, challenge)
     rows = []
     for member in members:
         team_id, team_name = teams.get(member.id, (None, None))
@@ -96,10 +97,21 @@ def grade_sheet(session: Session, viewer: User, group_slug: str, challenge_slug:
             or names.get(("e", (member.email or "").lower())) or "",
             team=team_name, best_public_score=best.get(team_id) if team_id is not None else None,
             private_score=score, private_rank=rank, tie_band=band, submissions=counts.get(member.id, (0, 0))[0],
-            late=counts.get(member.id, (0, 0))[1] > 0))
+            late=counts.get(member.id, (0, 0))[1] > 0,
+            on_extension=None if extended is None else member.id in extended))
     rows.sort(key=lambda r: (r.private_rank is None, r.private_rank or 0, r.username.lower()))
     return GradeSheet(group_slug=group.slug, challenge_slug=challenge.slug,
                       provisional=not private_visible(challenge, now), rows=rows)
+
+
+def _counted_on_extension(session: Session, challenge: Challenge) -> set[int] | None:
+    """The members with a submission that counted after the challenge's end, on their own extension
+    (services.extensions); None when the challenge has no extension to report."""
+    if challenge.ends_at is None or challenge.extended_until is None:
+        return None
+    return set(session.scalars(select(Submission.user_id).distinct().where(
+        Submission.challenge_id == challenge.id, Submission.late.is_(False), Submission.host.is_(False),
+        Submission.created_at >= challenge.ends_at)))
 
 
 def _display_names(session: Session, group_id: int) -> dict[tuple, str]:

@@ -31,6 +31,7 @@ from heldout.models import (
     User,
     utcnow,
 )
+from heldout.platform.services import extensions
 from heldout.platform.services.errors import Forbidden, LimitReached, NotFound, ServiceError, UploadTooLarge
 from heldout.platform.services.membership import team_for, utc_day_start
 from heldout.platform.services.submission_format import submission_format
@@ -117,7 +118,8 @@ def create_submission(session: Session, storage: Storage, queue: Queue | None, *
         raise ServiceError(exc.message, field=exc.field) from None
     if challenge.kind == SubmissionKind.CODE and not filename.lower().endswith((".py", ".zip")):
         raise ServiceError(f"This is a code challenge: submit {submission_format(challenge).what}.", field="file")
-    late = check_window(challenge, now)
+    # The end that applies to this member: theirs on an extension, cut short by a reveal by hand.
+    late = check_window(challenge, now, extensions.counting_end(session, challenge, user))
     # The team is made only once the file is stored: this session writes nothing before. (A database storage
     # on SQLite writes through a connection of its own, which a session holding the write lock would block.)
     team = team_for(session, challenge, user, create=False)

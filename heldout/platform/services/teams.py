@@ -162,7 +162,7 @@ def team_view(session: Session, challenge: Challenge, user: User, *, now: dateti
         max_team_size=challenge.max_team_size, merge_deadline=merge_deadline(challenge), teams_open=is_open,
         can_leave=team is not None and is_open and not _has_submissions(session, team.id),
         daily_limit=challenge.daily_limit, remaining_today=remaining_today(session, challenge, user, now),
-        finals=finals_view(session, challenge, team, now=now), host=host,
+        finals=finals_view(session, challenge, team, now=now, viewer=user), host=host,
         writeup=team.writeup_md if team is not None else None)
 
 

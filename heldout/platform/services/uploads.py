@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from heldout.challenges.upload import clean_filename
 from heldout.models import Challenge, Submission, User, utcnow
-from heldout.platform.services import submissions
+from heldout.platform.services import extensions, submissions
 from heldout.platform.services.errors import NotFound, UploadTooLarge
 from heldout.platform.services.membership import team_for
 from heldout.storage import Storage, TooLarge
@@ -60,7 +60,7 @@ def start_upload(session: Session, secret_key: str, challenge: Challenge, user: 
     if size is not None and size > max_bytes:
         raise UploadTooLarge(max_bytes)
     now = now or utcnow()
-    submissions.check_window(challenge, now)
+    submissions.check_window(challenge, now, extensions.counting_end(session, challenge, user))
     submissions.check_quota(session, challenge, team_for(session, challenge, user, create=False), now)
     token = _signer(secret_key).dumps({"u": user.id, "c": challenge.id, "f": filename,
                                        "n": secrets.token_hex(8)})

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import login_required
 
 from heldout.platform.context import db, me, services
-from heldout.platform.services import organizer, writeups
+from heldout.platform.services import extensions, organizer, writeups
 from heldout.platform.services.errors import Forbidden, NotFound, ServiceError, UploadTooLarge
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
@@ -63,8 +63,10 @@ def upload():  # noqa: ANN201
 
 def _manage(slug: str, *, status: int = 200, error: ServiceError | None = None, form=None):  # noqa: ANN001, ANN202
     challenge = organizer.get_managed_challenge(db(), me(), slug)
-    return render_template("organizer/manage.html", challenge=challenge, error=error,
-                           group=organizer.owning_group(db(), challenge),
+    group = organizer.owning_group(db(), challenge)
+    return render_template("organizer/manage.html", challenge=challenge, error=error, group=group,
+                           extensions=extensions.extensions_of(db(), challenge) if group else [],
+                           members=extensions.members_to_extend(db(), challenge) if group else [],
                            form=form or organizer.SettingsForm.of(challenge),
                            baseline=organizer.baseline_status(challenge),
                            failures=organizer.failed_submissions(db(), challenge)), status
@@ -131,3 +133,27 @@ def download_submissions(slug: str):  # noqa: ANN201
     chunks = organizer.submissions_archive(db(), services().storage, challenge)
     return Response(chunks, mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{challenge.slug}-submissions.zip"'})
+
+
+@bp.post("/c/<slug>/extensions")
+def grant_extension(slug: str):  # noqa: ANN201
+    challenge = organizer.get_managed_challenge(db(), me(), slug)
+    try:
+        granted = extensions.grant_extension(db(), me(), challenge, request.form.get("member", ""),
+                                             request.form.get("extension_end", ""))
+    except ServiceError as exc:
+        db().rollback()
+        return _manage(slug, status=exc.status, error=exc)
+    flash(f"{granted.username}'s submissions now count until {granted.ends_at:%Y-%m-%d %H:%M} UTC.")
+    return redirect(url_for("organizer.manage", slug=slug) + "#extensions")
+
+
+@bp.post("/c/<slug>/extensions/<int:user_id>/remove")
+def revoke_extension(slug: str, user_id: int):  # noqa: ANN201
+    challenge = organizer.get_managed_challenge(db(), me(), slug)
+    try:
+        extensions.revoke_extension(db(), me(), challenge, user_id)
+    except ServiceError as exc:
+        return _manage(slug, status=exc.status, error=exc)
+    flash("The extension is taken back: the challenge's end applies to that member again.")
+    return redirect(url_for("organizer.manage", slug=slug) + "#extensions")
