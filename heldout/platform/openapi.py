@@ -578,6 +578,13 @@ KAGGLE_PATHS = {
                                              "teamId": {"type": "integer"}, "teamName": {"type": "string"},
                                              "submissionDate": TIME_OR_NULL, "score": STRING_OR_NULL})},
                                              "nextPageToken": {"type": "string"}}))}),
+    f"{SERVICE}/DownloadLeaderboard": _kaggle("DownloadLeaderboard", "kaggle competitions leaderboard --download: "
+                                              "the whole public board as SLUG.zip holding "
+                                              "SLUG-publicleaderboard.csv (TeamId, TeamName, SubmissionDate, Score)",
+                                              COMPETITION_NAME, {"200": {"description": "the board as a zip",
+                                                                         "content": {"application/zip": {
+                                                                             "schema": {"type": "string",
+                                                                                        "format": "binary"}}}}}),
     "/security.OAuthService/IntrospectToken": {"post": {
         "operationId": "kaggleIntrospectToken", "summary": "who a token belongs to (for KAGGLE_API_TOKEN)",
         "security": PUBLIC, "tags": ["kaggle"],
