@@ -219,12 +219,16 @@ def _reload_until(page, locator, text: str, timeout_s: float = SCORING_TIMEOUT_M
 
 
 def test_a_study_group_shares_a_private_leaderboard_that_outsiders_cannot_see(live, visitors, tmp_path):
+    """A lead imports a roster (one member has an account, one is invited by a personal link), makes the
+    group's boards pseudonymous and downloads the grades; members see each other only by pseudonym."""
     live.ensure_worker()
     bundle = write_tiny_bundle(tmp_path / "bundle", slug="group-practice")
     (bundle / "challenge.yaml").write_text((bundle / "challenge.yaml").read_text()
                                            .replace("title: Tiny regression", "title: Group practice"))
     archive = tmp_path / "group.zip"
     archive.write_bytes(zip_folder(bundle))
+    member = visitors("hugo")
+    member.register()
 
     lead = visitors("gina")
     lead.register()
@@ -234,28 +238,65 @@ def test_a_study_group_shares_a_private_leaderboard_that_outsiders_cannot_see(li
     page.get_by_role("button", name="Create group").click()
     expect(page.get_by_role("heading", name="Thursday study group")).to_be_visible()
     group_url = page.url
-    invite = page.get_by_label("Invite link").input_value()
     page.get_by_label("Or upload a challenge bundle").set_input_files(str(archive))
     page.get_by_role("button", name="Upload as a draft").click()
     # A draft of the group, on its organizer page: the lead publishes it (the bundle declares no baseline).
     page.get_by_role("button", name="Publish").click()
     page.goto(group_url)
     expect(page.get_by_role("link", name="Group practice")).to_be_visible()
+    page.get_by_label("Members see each other by").select_option("pseudonyms")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#board-identity")).to_contain_text("the pseudonym each member chooses")
     lead.screenshot("4-group-lead")
 
-    member = visitors("hugo")
-    member.register()
-    member.page.goto(invite)
-    member.page.get_by_role("button", name=re.compile("Join")).click()
-    expect(member.page.get_by_role("heading", name="Thursday study group")).to_be_visible()
+    page.get_by_role("link", name="Roster").click()
+    roster = b"username,email,display_name\nhugo,,Hugo Hale\n,jade@example.org,Jade Jones\n"
+    page.get_by_label(re.compile("^Roster")).set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": roster}])
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#roster-result")).to_contain_text("1 added (they had an account), 1 invited")
+    expect(page.locator("#roster-summary")).to_contain_text("1 of 2 joined; 1 not yet")
+    personal = page.get_by_label("Invite link for jade@example.org").input_value()
+    lead.screenshot("4-group-roster")
+
+    member.goto(group_url.removeprefix(live.base))
+    member.page.get_by_label(re.compile("^Your pseudonym")).fill("Night Owl")
+    member.page.get_by_role("button", name="Save").click()
+    expect(member.page.get_by_text("Saved your pseudonym.")).to_be_visible()
     member.page.get_by_role("link", name="Group practice").click()
     _submit_file(member.page, perfect_predictions(bundle))
     expect(member.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
 
-    for person in (lead, member):
-        person.goto("/c/group-practice/leaderboard")
-        expect(person.page.locator("table.public-leaderboard tbody tr").filter(has_text="hugo")).to_be_visible()
+    invited = visitors("jade")
+    invited.page.goto(personal)
+    expect(invited.page.get_by_text("This invite is for the email address jade@example.org")).to_be_visible()
+    invited.page.get_by_role("link", name="Create an account").click()
+    expect(invited.page.get_by_label("Email (optional)")).to_have_value("jade@example.org")
+    invited.page.get_by_label("Username").fill("jade")
+    invited.page.get_by_label("Password (8 characters or more)").fill("correct horse battery")
+    invited.page.get_by_role("button", name="Create account").click()
+    invited.page.get_by_role("button", name="Join Thursday study group").click()
+    expect(invited.page.get_by_role("heading", name="Thursday study group")).to_be_visible()
+    invited.page.get_by_role("link", name="Group practice").click()
+    _submit_file(invited.page, perfect_predictions(bundle))
+    expect(invited.page.locator("#status")).to_have_text("scored", timeout=SCORING_TIMEOUT_MS)
+
+    lead.goto("/c/group-practice/leaderboard")
+    rows = lead.page.locator("table.public-leaderboard tbody tr")
+    expect(rows.filter(has_text="hugo")).to_be_visible()
+    member.goto("/c/group-practice/leaderboard")
+    rows = member.page.locator("table.public-leaderboard tbody tr")
+    expect(rows.filter(has_text="Night Owl")).to_be_visible()
+    expect(rows.filter(has_text="Member #3")).to_be_visible()
+    assert "jade" not in member.page.content()
     member.screenshot("4-group-leaderboard-member")
+
+    lead.goto(group_url.removeprefix(live.base))
+    with lead.page.expect_download() as download:
+        lead.page.get_by_role("link", name="grades (CSV)").click()
+    grades = Path(download.value.path()).read_text().splitlines()
+    assert grades[0].startswith("username,display_name,team,best_public_score")
+    assert sorted(line.split(",")[:2] for line in grades[1:]) == [["hugo", "Hugo Hale"], ["jade", "Jade Jones"]]
 
     outsider = visitors("ivan")
     outsider.register()
