@@ -520,3 +520,70 @@ def test_a_lead_runs_a_class_roster_clone_extension_submissions_and_grades(live,
         "stu4": ("Student 4", "0"), "stu5": ("Student 5", "0")}
     assert (rows["stu1"]["on_extension"], rows["stu2"]["late"], rows["stu3"]["late"]) == ("yes", "yes", "no")
     assert all(r["provisional"] == "yes" for r in rows.values())  # the private board waits for stu1's end
+
+
+def test_a_learner_follows_the_roadmap_and_charts_validation_against_a_rounded_board(live, visitors, tmp_path):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from heldout.db import make_engine, make_session_factory
+    from heldout.models import Submission, SubmissionStatus, User
+
+    bundle = write_tiny_bundle(tmp_path / "bundle", slug="tiny-practice")
+    yaml_path = bundle / "challenge.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("title: Tiny regression", "title: Tiny practice").replace(
+        "rules:\n", "topic: regression\nrules:\n  leaderboard: {mode: rounded, digits: 2}\n"))
+    live.load_bundle(bundle)
+    live.stop_worker()  # the scores below are set by hand: no worker may score the upload meanwhile
+
+    vera = visitors("vera")
+    vera.register()
+    page = vera.page
+    page.locator("main").get_by_role("link").first.click()  # the home page's first link: the roadmap
+    page.wait_for_url(live.url("/practice"))
+    entry = page.locator(".roadmap-topic", has=page.get_by_role("heading", name="1. Regression")).locator("li").filter(
+        has_text="Tiny practice")
+    expect(entry.locator(".progress")).to_have_text("not tried")
+    vera.screenshot("8-practice-roadmap-not-tried")
+
+    entry.get_by_role("link", name="Tiny practice").click()
+    page.locator("nav.tabs").get_by_role("link", name="Submit").click()
+    page.get_by_label("Your predictions").set_input_files(
+        files=[{"name": "predictions.csv", "mimeType": "text/csv", "buffer": perfect_predictions(bundle)}])
+    page.get_by_label("Your validation score (optional)").fill("0.80")
+    page.get_by_label("How you validated (optional)").fill("5-fold CV")
+    page.get_by_role("button", name="Submit", exact=True).click()
+    page.wait_for_url(re.compile(r"/submissions/\d+$"))
+
+    # Three more attempts, scored as a worker would leave them (RMSE: lower is better).
+    engine = make_engine(live.stack.env["HELDOUT_DATABASE_URL"])
+    with make_session_factory(engine)() as s:
+        first = s.scalar(select(Submission).join(User, User.id == Submission.user_id).where(User.username == "vera"))
+        assert first.validation_score == 0.80 and first.validation_note == "5-fold CV"
+        history = [(0.7412, 0.80), (0.7349, 0.79), (0.7049, 0.85), (0.7012, 0.83)]
+        first.status, first.public_score, first.private_score = SubmissionStatus.SCORED, *history[0]
+        for i, (public, validation) in enumerate(history[1:], start=1):
+            s.add(Submission(challenge_id=first.challenge_id, team_id=first.team_id, user_id=first.user_id,
+                             status=SubmissionStatus.SCORED, filename=f"attempt{i}.csv", file_key=first.file_key,
+                             file_size=first.file_size, public_score=public, private_score=validation,
+                             validation_score=validation, validation_note="time split",
+                             created_at=first.created_at + timedelta(minutes=i),
+                             queued_at=first.created_at + timedelta(minutes=i), attempts=1))
+        s.commit()
+    engine.dispose()
+
+    vera.goto("/c/tiny-practice#my-submissions")
+    section = page.locator("#validation")
+    expect(section.locator("#validation-board-note")).to_contain_text("public scores are shown rounded to 2 decimals")
+    expect(section).to_contain_text("Spearman correlation of")
+    expect(section).to_contain_text("improved on the public board while your validation got worse")
+    page.wait_for_function("() => Boolean(window.Chart && window.Chart.getChart('validation-chart'))")
+    expect(page.locator("tr.public-up-validation-down")).to_have_count(1)
+    assert "0.7012" not in page.content()  # the rounded board's digits stay withheld
+    section.scroll_into_view_if_needed()
+    vera.screenshot("8-validation-chart-rounded")
+
+    page.get_by_role("link", name="Practice", exact=True).first.click()
+    expect(entry.locator(".progress")).to_have_text("tried")
+    vera.screenshot("8-practice-roadmap-tried")
