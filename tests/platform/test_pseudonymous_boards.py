@@ -47,6 +47,7 @@ def classroom(session, mode=BoardIdentity.PSEUDONYMS):
              (make_team(session, challenge, yolanda, xavier, name="yolanda-classmate and xavier-classmate"),
               yolanda, 0.7)]
     for team, author, score in teams:
+        team.writeup_md = f"How we scored {score}"  # write-ups are read after the reveal, next to the teams
         make_scored(session, team, author, score, score - 0.1, at=T0)
         refresh_team_best(session, challenge.id, team.id, now=T0)
     public = make_challenge(session, "open-race", greater_is_better=True)
@@ -165,6 +166,7 @@ def test_a_members_pages_and_apis_never_show_another_members_username(app, clien
         "api board": client.get("/api/v1/challenges/class-race/leaderboard", headers=auth),
         "api private board": client.get("/api/v1/challenges/class-race/leaderboard?private=true", headers=auth),
         "api group view": client.get(f"/api/v1/challenges/open-race/leaderboard?group={slug}", headers=auth),
+        "api write-ups": client.get("/api/v1/challenges/class-race/writeups", headers=auth),
         "kaggle board": client.post("/api/v1/competitions.CompetitionApiService/GetLeaderboard",
                                     json={"competitionName": "class-race"}, headers=auth),
     }
@@ -182,6 +184,7 @@ def test_a_members_pages_and_apis_never_show_another_members_username(app, clien
         found = [name for name in CLASSMATES if name in body or json.dumps(name)[1:-1] in body]
         assert found == [], what
     assert "Quiet Heron" in reads["public board"].get_data(as_text=True)
+    assert "How we scored 0.9" in reads["challenge page"].get_data(as_text=True)  # the write-ups were read
     assert "Quiet Heron" in reads["api board"].get_data(as_text=True)
     # The lead, on the same page, reads real names.
     with app.extensions["heldout"].sessions() as s:

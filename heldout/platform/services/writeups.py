@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from heldout.leaderboard import private
 from heldout.leaderboard.finals import team_finals
 from heldout.models import Challenge, Team, User, utcnow
+from heldout.platform.services import identity
 from heldout.platform.services.errors import Forbidden, ServiceError
 from heldout.platform.services.leaderboards import ensure_private_standings, private_visible
 from heldout.platform.services.membership import team_for
@@ -62,7 +63,9 @@ def writeups(session: Session, challenge: Challenge, viewer: User | None, *, now
     mine = team_for(session, challenge, viewer, create=False) if viewer is not None else None
     written = session.execute(select(Team.id, Team.name, Team.writeup_md).where(
         Team.challenge_id == challenge.id, Team.writeup_md.is_not(None), Team.writeup_md != "")).all()
-    teams = [TeamWriteup(team_id=team_id, team=name, markdown=text,
+    # A study group's pseudonymous or anonymous board names the teams by their members' labels here too.
+    names = identity.team_names(session, challenge, viewer)
+    teams = [TeamWriteup(team_id=team_id, team=names.of(team_id, name) if names else name, markdown=text,
                          rank=ranks[team_id].rank if team_id in ranks else None,
                          private_score=ranks[team_id].private_score if team_id in ranks else None,
                          is_mine=mine is not None and mine.id == team_id)
