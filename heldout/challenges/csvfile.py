@@ -194,6 +194,8 @@ def _parse_quoted(text: str) -> tuple[list, np.ndarray]:
     except csv.Error as exc:
         line = reader.line_num
         raise SubmissionError(f"malformed CSV near line {line}: {exc} (check the quotes)", rows=[line]) from None
+    if not records:  # every record was an empty quoted field, such as a file holding only ""
+        raise SubmissionError("the file has no header row: its only fields are empty", quotes_input=False)
     lines = np.array(starts, dtype=np.int64)
     width = len(records[0])
     lengths = list(map(len, records))

@@ -102,6 +102,11 @@ def test_an_empty_file_is_rejected(content):
     assert "empty" in rejection(content).message
 
 
+@pytest.mark.parametrize("content", [b'""', b'""\n""\n', b' \n""\n'])
+def test_a_file_of_empty_quoted_fields_only_is_rejected_for_its_missing_header(content):
+    assert "no header row" in rejection(content).message
+
+
 def test_a_header_without_rows_is_rejected():
     assert "no data rows" in rejection("id,target\n").message
 
