@@ -15,8 +15,10 @@ from datetime import timedelta
 import pytest
 from flask import url_for
 
+from sqlalchemy import select
+
 from heldout.leaderboard.best import refresh_team_best
-from heldout.models import Challenge, GroupMembership, Submission, User, utcnow
+from heldout.models import Challenge, GroupMembership, Submission, Team, User, utcnow
 from heldout.platform.services.accounts import create_token
 from tests.factories import (
     make_challenge,
@@ -208,6 +210,16 @@ def test_an_ordinary_member_reads_no_private_value_and_no_classmates_name_on_gro
     assert "Member #3" in board and "0.61000" in board
     grades = [url for url in pages if url.endswith("grades.csv")]
     assert len(grades) == 2 and {pages[url].status_code for url in grades} == {403}
+    # After the reveal (the private board, the shake-up, the write-ups), still no classmate's name anywhere.
+    with app.extensions["heldout"].sessions() as s:
+        s.scalar(select(Challenge).where(Challenge.slug == CLASS_SLUG)).ends_at = utcnow() - timedelta(seconds=1)
+        s.scalar(select(Team).where(Team.name == f"{CLASSMATE}'s team")).writeup_md = "Secret sauce of the third member"
+        s.commit()
+    revealed = dict(crawl(app, client, classroom, slug=CLASS_SLUG))
+    assert "Secret sauce of the third member" in revealed[f"/c/{CLASS_SLUG}"].get_data(as_text=True)
+    assert "Member #3" in revealed[f"/c/{CLASS_SLUG}/leaderboard?board=private&private=true&include_private=1"].get_data(
+        as_text=True)
+    assert [url for url, response in revealed.items() if CLASSMATE in response.get_data(as_text=True)] == []
 
 
 def test_the_private_values_the_crawl_looks_for_appear_once_the_challenge_has_ended(app, client, world):
