@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -35,6 +36,18 @@ def _redis_url_of_this_process(url: str) -> str:
     return f"{base}/{(int(number) - int(worker[2:])) % 16}"
 
 
+def _private_temp_dir_of_this_process() -> None:
+    """Each pytest-xdist worker gets a temp directory of its own: tests that check they left no temp files
+    behind must not see the other worker's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        path = Path(tempfile.gettempdir()) / f"heldout-tests-{worker}"
+        path.mkdir(mode=0o755, exist_ok=True)
+        os.environ["TMPDIR"] = str(path)
+        tempfile.tempdir = None  # gettempdir() caches its answer: ask again
+
+
+_private_temp_dir_of_this_process()
 REDIS_URL = _redis_url_of_this_process(os.environ.get("HELDOUT_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"))
 
 
