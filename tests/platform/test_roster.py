@@ -45,19 +45,43 @@ def test_existing_accounts_are_added_and_everyone_else_is_invited_once(session):
     group = make_group(session, lead)
     session.commit()
     result = roster.import_roster(session, lead, group.slug, ROSTER)
-    assert (result.added, result.invited, result.unchanged) == (2, 2, 0)
-    assert members(session, group) == {"lead", "Ada", "grace"}
+    assert (result.added, result.invited, result.unchanged) == (1, 3, 0)
+    # Grace's account is not added by its email address (anyone may type any address): her row gets a link.
+    assert members(session, group) == {"lead", "Ada"}
     view = roster.roster_view(session, lead, group.slug)
     assert [(line.username or line.email, line.display_name, line.status) for line in view.lines] == [
-        ("ada", "Ada Lovelace", "added"), ("grace@example.org", "Grace Hopper", "added"),
+        ("ada", "Ada Lovelace", "added"), ("grace@example.org", "Grace Hopper", "invited"),
         ("newbie", "", "invited"), ("alan@example.org", "Alan", "invited")]
-    assert (view.joined, view.waiting) == (2, 2)
-    assert all(line.joined_at is not None for line in view.lines[:2])
+    assert (view.joined, view.waiting) == (1, 3)
+    assert view.lines[0].joined_at is not None
     # The lead's CSV carries each unused invite's link, and no link for those already in.
     rows = list(csv.DictReader(io.StringIO(roster.roster_csv(view, lambda code: f"https://h/i/{code}"))))
-    assert [bool(r["invite_link"]) for r in rows] == [False, False, True, True]
+    assert [bool(r["invite_link"]) for r in rows] == [False, True, True, True]
     assert rows[0]["status"] == "added" and rows[0]["joined_at"]
     assert ada.id  # the account was matched whatever the case of its username
+
+
+def test_an_account_claiming_a_classmates_email_is_not_added_to_the_group(session):
+    """A learner who registers with a classmate's address before the lead imports the class gets no seat: the
+    row is invited, and its link works only for whoever the lead sends it to (and holds that address)."""
+    lead, intruder = make_user(session, "lead"), make_user(session, "intruder", email="grace@example.org")
+    group = make_group(session, lead)
+    session.commit()
+    result = roster.import_roster(session, lead, group.slug, b"email,display_name\ngrace@example.org,Grace Hopper\n")
+    assert (result.added, result.invited) == (0, 1)
+    assert members(session, group) == {"lead"}
+    assert intruder.id not in {e.user_id for e in session.scalars(select(RosterEntry))}
+
+
+def test_the_roster_download_neutralizes_cells_a_spreadsheet_would_run(session):
+    lead = make_user(session, "lead")
+    group = make_group(session, lead)
+    session.commit()
+    roster.import_roster(session, lead, group.slug,
+                         b'username,display_name\n-1-1,"=HYPERLINK(""http://evil"",""x"")"\n')
+    view = roster.roster_view(session, lead, group.slug)
+    row = next(csv.DictReader(io.StringIO(roster.roster_csv(view, lambda code: f"https://h/i/{code}"))))
+    assert (row["username"], row["display_name"]) == ("'-1-1", "'=HYPERLINK(\"http://evil\",\"x\")")
 
 
 def test_importing_the_same_roster_again_changes_nothing(session):

@@ -1,8 +1,9 @@
 """A study group's roster: the lead uploads a CSV of expected members; Heldout adds or invites each one.
 
 The file has a header row with ``username`` or ``email`` (or both), and optionally ``display_name``.
-A row whose account exists (by username, or the one account with that email) is added to the group at
-once; any other gets a personal invite link, bound to that row's username or email and usable once,
+A row naming an existing account by username is added to the group at once; any other (every row named
+only by email: an account's email address is whatever its owner typed, unverified, so it proves nothing) gets
+a personal invite link, bound to that row's username or email and usable once,
 which the lead downloads as a CSV. Importing is all or nothing: every bad row is reported (row, column,
 what is wrong) and nothing is stored; importing the same roster again changes nothing.
 """
@@ -204,7 +205,7 @@ def import_roster(session: Session, lead: User, slug: str, data: bytes, *, now: 
     now = now or utcnow()
     existing = {e.key: e for e in session.scalars(select(RosterEntry).where(RosterEntry.group_id == group.id))}
     new_rows = [r for r in rows if r.key not in existing]
-    by_name, by_email = _accounts(session, new_rows)
+    by_name = _accounts(session, new_rows)
     members = _member_joins(session, group.id)
     added = invited = 0
     try:
@@ -216,8 +217,9 @@ def import_roster(session: Session, lead: User, slug: str, data: bytes, *, now: 
                 continue
             entry = RosterEntry(group_id=group.id, key=row.key, username=row.username, email=row.email,
                                 display_name=row.display_name, created_at=now)
-            user_id = (by_name.get(row.username.lower()) if row.username
-                       else by_email.get((row.email or "").lower()))
+            # By username only: anyone may register with a classmate's email address, so an email row is
+            # joined by its personal link, which reaches the person at that address.
+            user_id = by_name.get(row.username.lower()) if row.username else None
             if user_id is not None:
                 if user_id not in members:
                     members[user_id] = add_member(session, group.id, user_id, now=now).joined_at
@@ -240,20 +242,14 @@ def _chunks(values: list[str]) -> Iterable[list[str]]:
         yield values[start:start + _LOOKUP_CHUNK]
 
 
-def _accounts(session: Session, rows: list[RosterRow]) -> tuple[dict[str, int], dict[str, int]]:
-    """The accounts the rows name: by lowercased username, and by lowercased email when only one account
-    has it (with several, the row is invited and whichever of them opens the link joins)."""
+def _accounts(session: Session, rows: list[RosterRow]) -> dict[str, int]:
+    """The accounts the rows name by username (lowercased)."""
     names = sorted({r.username.lower() for r in rows if r.username})
-    emails = sorted({r.email.lower() for r in rows if not r.username and r.email})
     by_name: dict[str, int] = {}
     for chunk in _chunks(names):
         by_name.update((name.lower(), uid) for uid, name in session.execute(
             select(User.id, User.username).where(func.lower(User.username).in_(chunk))))
-    holders: dict[str, list[int]] = {}
-    for chunk in _chunks(emails):
-        for uid, email in session.execute(select(User.id, User.email).where(func.lower(User.email).in_(chunk))):
-            holders.setdefault(email.lower(), []).append(uid)
-    return by_name, {email: ids[0] for email, ids in holders.items() if len(ids) == 1}
+    return by_name
 
 
 def _member_joins(session: Session, group_id: int) -> dict[int, datetime]:
@@ -328,8 +324,8 @@ def roster_csv(view: RosterView, link: Callable[[str], str]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for line in view.lines:
-        writer.writerow([line.username or "", spreadsheet_text(line.email or ""), spreadsheet_text(line.display_name),
-                         line.status,
+        writer.writerow([spreadsheet_text(line.username or ""), spreadsheet_text(line.email or ""),
+                         spreadsheet_text(line.display_name), line.status,
                          line.joined_at.isoformat() if line.joined_at else "",
                          link(line.invite_code) if line.invite_code else ""])
     return out.getvalue()
