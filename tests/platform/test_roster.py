@@ -134,12 +134,31 @@ def test_a_roster_member_who_joined_by_the_groups_link_shows_as_joined(session):
     lead = make_user(session, "lead")
     group = make_group(session, lead)
     session.commit()
-    roster.import_roster(session, lead, group.slug, b"email\nlate@example.org\n")
-    late = make_user(session, "late", email="late@example.org")
+    roster.import_roster(session, lead, group.slug, b"username\nlate\n")
+    late = make_user(session, "late")
     session.commit()
     groups.join_group(session, late, group.invite_code)
     line = roster.roster_view(session, lead, group.slug).lines[0]
     assert (line.status, line.member, line.invite_code) == ("joined", "late", None)
+
+
+def test_a_member_claiming_a_classmates_email_neither_takes_their_row_nor_their_name_in_the_grades(session):
+    """Someone who joined by the group's link with a classmate's (unverified) address: the classmate's row still
+    waits with its link for the lead to send, and the grades do not give the intruder the classmate's name."""
+    from heldout.platform.services import grades
+    from tests.factories import T0, make_challenge
+    lead = make_user(session, "lead")
+    group = make_group(session, lead)
+    session.commit()
+    roster.import_roster(session, lead, group.slug, b"email,display_name\ngrace@example.org,Grace Hopper\n")
+    intruder = make_user(session, "intruder", email="Grace@example.org")
+    make_challenge(session, "class-task", group_id=group.id, ends_at=T0)
+    session.commit()
+    groups.join_group(session, intruder, group.invite_code)
+    line = roster.roster_view(session, lead, group.slug).lines[0]
+    assert (line.status, line.member) == ("invited", None) and line.invite_code
+    sheet = grades.grade_sheet(session, lead, group.slug, "class-task", now=T0)
+    assert [(r.username, r.display_name) for r in sheet.rows] == [("intruder", "")]
 
 
 def test_only_the_lead_imports_or_reads_the_roster(session):

@@ -93,8 +93,8 @@ def grade_sheet(session: Session, viewer: User, group_slug: str, challenge_slug:
         rank, score, band = standings.get(team_id, (None, None, None)) if team_id is not None else (None,) * 3
         rows.append(GradeRow(
             username=member.username,
-            display_name=names.get(("id", member.id)) or names.get(("u", member.username.lower()))
-            or names.get(("e", (member.email or "").lower())) or "",
+            # Not by email: an account's address is unverified, and would give it a classmate's roster name.
+            display_name=names.get(("id", member.id)) or names.get(("u", member.username.lower())) or "",
             team=team_name, best_public_score=best.get(team_id) if team_id is not None else None,
             private_score=score, private_rank=rank, tie_band=band, submissions=counts.get(member.id, (0, 0))[0],
             late=counts.get(member.id, (0, 0))[1] > 0,

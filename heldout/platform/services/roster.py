@@ -293,10 +293,9 @@ def roster_view(session: Session, lead: User, slug: str) -> RosterView:
                               .join(GroupMembership, GroupMembership.user_id == User.id)
                               .where(GroupMembership.group_id == group.id)).all()
     by_id = {m.id: m for m in members}
+    # By username only: a member's email address is unverified, and would claim a classmate's row (and hide its
+    # link from the lead); an email row is joined by its own link.
     by_key = {f"u:{m.username.lower()}": m for m in members}
-    for m in members:
-        if m.email:
-            by_key.setdefault(f"e:{m.email.lower()}", m)
     lines = []
     for entry in session.scalars(select(RosterEntry).where(RosterEntry.group_id == group.id)
                                  .order_by(RosterEntry.id)):
