@@ -77,10 +77,11 @@ def challenges_validate(settings: Settings, args) -> int:  # noqa: ANN001
 
 
 def _baseline_sandbox(settings: Settings):  # noqa: ANN202
-    from heldout.runner.sandbox import SandboxUnavailable, get_sandbox
+    from heldout.runner.sandbox import SandboxUnavailable
+    from heldout.runner.sandbox.runtimes import sandbox_for
 
     try:
-        return get_sandbox(settings.sandbox, image=settings.sandbox_image)
+        return sandbox_for(settings)
     except SandboxUnavailable as exc:
         raise StartupError(f"--run-baseline needs a sandbox: {exc}") from None
 
@@ -210,7 +211,7 @@ def worker(settings: Settings, args) -> int:  # noqa: ANN001
     check_database(make_engine(settings.database_url))
     check_storage(context.storage)
     backend = check_sandbox(settings)
-    _announce(settings, f"worker scoring with the {backend} sandbox")
+    _announce(settings, f"worker scoring with the {backend}")
     run_worker(context, burst=args.burst, name=args.name)
     return 0
 
@@ -276,7 +277,7 @@ def health(settings: Settings, _args) -> int:  # noqa: ANN001
     check_storage(make_storage(settings))
     backend = check_sandbox(settings)
     queue = "embedded queue" if settings.embedded_queue else "redis"
-    print(f"ok: {engine.dialect.name} database up to date, {queue}, {settings.storage} storage, {backend} sandbox",
+    print(f"ok: {engine.dialect.name} database up to date, {queue}, {settings.storage} storage, {backend}",
           flush=True)
     return 0
 
@@ -333,7 +334,7 @@ def _serve_embedded(settings: Settings, host: str, port: int, banner: str = "") 
     except OSError as exc:
         raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror} — pick another port with --port") from None
     threading.Thread(target=http.serve_forever, name="heldout-web", daemon=True).start()
-    _announce(settings, f"Heldout is serving on http://{host}:{port} (embedded queue, {backend} sandbox)")
+    _announce(settings, f"Heldout is serving on http://{host}:{port} (embedded queue, {backend})")
     if banner:
         _announce(settings, banner)
     try:

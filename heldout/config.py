@@ -54,6 +54,10 @@ class Settings:
     # HELDOUT_STORAGE=s3 (and `heldout storage migrate --to s3`): the bucket, the endpoint, the key prefix.
     s3: S3Settings | None = None
     sandbox_image: str | None = None
+    # Docker runtimes (names registered with the daemon, e.g. "runsc" for gVisor): one for participant code (code
+    # submissions, RL policies, baselines), one for Heldout's scorer; None is the daemon's default, runc.
+    sandbox_runtime: str | None = None
+    scorer_runtime: str | None = None
     # Prestarted single-use containers per worker (Docker only): hides container start-up.
     sandbox_pool_size: int = 2
     secret_key: str = ""
@@ -108,6 +112,8 @@ class Settings:
         if storage not in STORAGE_KINDS:
             raise ConfigError(f"HELDOUT_STORAGE={env['HELDOUT_STORAGE']!r} is not one of {', '.join(STORAGE_KINDS)}")
         s3 = _s3_settings(env, required=storage == "s3")
+        sandbox_runtime = _runtime(env, "HELDOUT_SANDBOX_RUNTIME", sandbox)
+        scorer_runtime = _runtime(env, "HELDOUT_SCORER_RUNTIME", sandbox)
         production = _parse_bool(env, "HELDOUT_PRODUCTION", False)
         secret_key = env.get("HELDOUT_SECRET_KEY") or ""
         if not secret_key:
@@ -135,6 +141,8 @@ class Settings:
             storage=storage,
             s3=s3,
             sandbox_image=sandbox_build_env(env).image,
+            sandbox_runtime=sandbox_runtime,
+            scorer_runtime=scorer_runtime,
             secret_key=secret_key,
             production=production,
             max_upload_bytes=max_upload,
@@ -206,6 +214,20 @@ def _s3_settings(env: dict, *, required: bool) -> S3Settings | None:
                       region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
                       access_key_id=key_id, secret_access_key=secret,
                       session_token=env.get("AWS_SESSION_TOKEN") or None)
+
+
+def _runtime(env: dict, name: str, sandbox: str) -> str | None:
+    """A Docker runtime's name (``runsc``), or None for the daemon's default."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}", raw):
+        raise ConfigError(f"{name}={env[name]!r} is not a Docker runtime's name; use e.g. runsc (gVisor), as "
+                          "registered under \"runtimes\" in /etc/docker/daemon.json")
+    if sandbox == "bubblewrap":
+        raise ConfigError(f"{name}={raw} names a Docker runtime, but HELDOUT_SANDBOX=bubblewrap runs no Docker: "
+                          "set HELDOUT_SANDBOX=docker (or auto), or unset it")
+    return raw
 
 
 def _normalise_database_url(url: str) -> str:

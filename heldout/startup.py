@@ -39,16 +39,18 @@ def check_redis(settings: Settings, connection) -> None:  # noqa: ANN001
 
 
 def check_sandbox(settings: Settings) -> str:
-    """The backend that will run submissions; raises when none is usable."""
-    from heldout.runner.sandbox import SandboxUnavailable, get_sandbox
+    """The backend that will run submissions, with its Docker runtimes (each one registered with the daemon);
+    raises when none is usable."""
+    from heldout.runner.sandbox import SandboxUnavailable
+    from heldout.runner.sandbox.runtimes import describe_runtimes, sandbox_for
 
     try:
-        sandbox = get_sandbox(settings.sandbox, image=settings.sandbox_image)
+        sandbox = sandbox_for(settings)
         sandbox.check()
     except SandboxUnavailable as exc:
         reasons = str(exc).removeprefix("no sandbox available: ")
         raise StartupError(f"no sandbox to score submissions in: {reasons}") from None
-    return sandbox.name
+    return describe_runtimes(sandbox)
 
 
 def check_storage(storage) -> None:  # noqa: ANN001

@@ -40,10 +40,9 @@ class RunnerContext:
         # Made on first use: building a Docker client at import or start-up would
         # make every test and every web process need a daemon.
         if self._sandbox is None:
-            from heldout.runner.sandbox import get_sandbox
+            from heldout.runner.sandbox.runtimes import sandbox_for
 
-            self._sandbox = get_sandbox(self.settings.sandbox, image=self.settings.sandbox_image,
-                                        pool_size=self.settings.sandbox_pool_size)
+            self._sandbox = sandbox_for(self.settings, pool_size=self.settings.sandbox_pool_size)
         return self._sandbox
 
     @sandbox.setter

@@ -29,6 +29,7 @@ from heldout.models import SandboxLimit, SubmissionStatus
 from heldout.runner.outcome import Outcome, ScoringTask
 from heldout.runner.sandbox.base import (
     Limits,
+    SCORER,
     Mount,
     RunRequest,
     SandboxUnavailable,
@@ -68,6 +69,7 @@ def score_predictions(sandbox, storage: Storage, task: ScoringTask, submission_p
                     Mount(storage.local_file(task.solution_key), "/input/solution.csv")],
             limits=SCORER_LIMITS, output_dir=workdir / "output",
             labels={"heldout.submission": str(task.submission_id), "heldout.stage": "score", **(labels or {})},
+            role=SCORER,
         )
         result = sandbox.run(request)
         payload = read_json_result(workdir / "output" / "score.json")

@@ -50,7 +50,7 @@ from heldout.challenges.code import POLICY_ENTRYPOINT, entrypoint_of, unpack_cod
 from heldout.models import SandboxLimit, SubmissionStatus
 from heldout.runner.execute import code_limits, interpret_scorer, limit_message, stage_data
 from heldout.runner.outcome import Outcome, ScoringTask
-from heldout.runner.sandbox.base import Limits, Mount, RunRequest, RunResult, read_json_result
+from heldout.runner.sandbox.base import SCORER, Limits, Mount, RunRequest, RunResult, read_json_result
 from heldout.runner.visible import (
     VisibleRun,
     hidden_limit,
@@ -155,7 +155,7 @@ def _play(sandbox, storage: Storage, task: ScoringTask, workdir: Path, solution:
               "--output", FROM_POLICY, "--connect-timeout", f"{STARTUP_TIMEOUT_S:g}",
               f"/submission/{entrypoint}"],
         workdir="/submission", env={"HELDOUT_DATA_DIR": "/data"},
-        mounts=[Mount(code_dir, "/submission"), Mount(data_dir, "/data"), Mount(pipes, PIPES)],
+        mounts=[Mount(code_dir, "/submission"), Mount(data_dir, "/data"), Mount(pipes, PIPES, fifos=True)],
         limits=policy_limits, labels={**labels, "heldout.stage": stage},
     )
     evaluator_limits = replace(EVALUATOR_LIMITS,
@@ -166,8 +166,9 @@ def _play(sandbox, storage: Storage, task: ScoringTask, workdir: Path, solution:
               "--to-policy", TO_POLICY, "--from-policy", FROM_POLICY, "--out", "/output/score.json",
               "--startup-timeout", f"{STARTUP_TIMEOUT_S:g}"],
         mounts=[Mount(spec_path, "/input/spec.json"), Mount(environment_path, "/input/environment.json"),
-                Mount(solution, "/input/solution.csv"), Mount(pipes, PIPES)],
+                Mount(solution, "/input/solution.csv"), Mount(pipes, PIPES, fifos=True)],
         limits=evaluator_limits, output_dir=output_dir, labels={**labels, "heldout.stage": f"{stage}-evaluate"},
+        role=SCORER,
     )
     policy, evaluator = _run_together(sandbox, policy_request, evaluator_request)
     return policy, evaluator, read_json_result(output_dir / "score.json")

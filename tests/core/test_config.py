@@ -98,3 +98,22 @@ def test_the_sandbox_tools_and_the_cli_read_their_variables_through_config(tmp_p
     # The worker's Settings and the image tools agree on which image runs.
     assert Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), **env}).sandbox_image == "mine:1"
     assert new_password({}) is None and new_password({"HELDOUT_NEW_PASSWORD": "long enough"}) == "long enough"
+
+
+def test_the_docker_runtimes_are_read_from_the_environment(tmp_path):
+    settings = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_SANDBOX_RUNTIME": " runsc "})
+    assert (settings.sandbox_runtime, settings.scorer_runtime) == ("runsc", None)
+    default = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path)})
+    assert (default.sandbox_runtime, default.scorer_runtime) == (None, None)
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"HELDOUT_SANDBOX_RUNTIME": "run sc"}, "HELDOUT_SANDBOX_RUNTIME='run sc' is not a Docker runtime's name"),
+    ({"HELDOUT_SCORER_RUNTIME": "--privileged"}, "HELDOUT_SCORER_RUNTIME='--privileged' is not a Docker runtime"),
+    ({"HELDOUT_SANDBOX": "bubblewrap", "HELDOUT_SANDBOX_RUNTIME": "runsc"},
+     "HELDOUT_SANDBOX_RUNTIME=runsc names a Docker runtime, but HELDOUT_SANDBOX=bubblewrap runs no Docker"),
+])
+def test_a_wrong_runtime_setting_is_one_line_naming_the_variable(tmp_path, env, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), **env})
+    assert "\n" not in str(info.value)

@@ -42,6 +42,9 @@ APP_SERVICES = ("migrate", "web", "worker")
 # Read by Settings.from_env once the work on storage backends lands; until then it may be missing from
 # heldout/config.py. Drop a name from here when config.py has it.
 PENDING_SETTINGS = {"HELDOUT_STORAGE"}
+# Variables of the compose file itself, never passed to the app (docker/compose.yaml's header).
+COMPOSE_ONLY = {"HELDOUT_POSTGRES_IMAGE", "HELDOUT_REDIS_IMAGE", "HELDOUT_APP_BASE", "HELDOUT_HOST_DIR",
+                "HELDOUT_WEB_PORT"}
 # What compose interpolates from docker/.env; dummy values for the checks below.
 COMPOSE_VARS = {"HELDOUT_SECRET_KEY": "s3cret", "POSTGRES_PASSWORD": "pg-pass", "DOCKER_GID": "4242",
                 "HELDOUT_METRICS_TOKEN": ""}
@@ -91,7 +94,7 @@ def mounts(service: dict) -> list[tuple[str, str]]:
         if isinstance(volume, dict):
             out.append((volume["source"], volume["target"]))
         else:
-            source, target = volume.split(":")[:2]
+            source, target = interpolate(volume, COMPOSE_VARS).split(":")[:2]
             out.append((source, target))
     return out
 
@@ -118,7 +121,7 @@ def test_the_web_health_check_asks_the_apps_health_endpoint_on_the_port_it_serve
     check = " ".join(web["healthcheck"]["test"][1:])
     assert f"http://127.0.0.1:{args.port}/healthz" in check
     # Published on loopback only: a TLS reverse proxy on the host faces the internet.
-    assert web["ports"] == [f"127.0.0.1:{args.port}:{args.port}"]
+    assert [interpolate(p, COMPOSE_VARS) for p in web["ports"]] == [f"127.0.0.1:{args.port}:{args.port}"]
     # gunicorn's processes pool their HTTP metrics in a directory that must be empty at each start.
     assert service_env(web)["PROMETHEUS_MULTIPROC_DIR"] in web["tmpfs"]
 
@@ -159,7 +162,9 @@ def test_migrations_run_once_in_the_migrate_service_and_web_and_workers_wait_for
 
 def test_the_app_image_runs_heldout_as_a_non_root_user(compose):
     dockerfile = APP_DOCKERFILE.read_text()
-    assert re.findall(r"^FROM .*$", dockerfile, re.M) == ["FROM python:3.11-slim"]
+    # Any Python base (BASE), the official image by default: the build arg compose passes, unless told otherwise.
+    assert re.findall(r"^FROM .*$", dockerfile, re.M) == ["FROM ${BASE}"]
+    assert "ARG BASE=python:3.11-slim" in dockerfile
     user = re.search(r"^USER (\S+)", dockerfile, re.M).group(1)
     assert user.split(":")[0] not in ("root", "0")
     entrypoint = json.loads(re.search(r"^ENTRYPOINT (.+)$", dockerfile, re.M).group(1))
@@ -172,7 +177,8 @@ def test_the_app_image_runs_heldout_as_a_non_root_user(compose):
     for name in APP_SERVICES:
         service = services(compose)[name]
         assert service["image"] == "heldout:compose"
-        assert service["build"] == {"context": "..", "dockerfile": "docker/app/Dockerfile"}
+        assert service["build"] == {"context": "..", "dockerfile": "docker/app/Dockerfile",
+                                    "args": {"BASE": "${HELDOUT_APP_BASE:-python:3.11-slim}"}}
 
 
 def test_the_sandbox_image_is_built_under_the_tag_the_workers_run(compose):
@@ -181,7 +187,7 @@ def test_the_sandbox_image_is_built_under_the_tag_the_workers_run(compose):
     assert sandbox["build"] == {"context": "..", "dockerfile": "docker/sandbox/Dockerfile"}
     env = service_env(svc["worker"])
     assert env["HELDOUT_SANDBOX"] == "docker"
-    assert env["HELDOUT_SANDBOX_IMAGE"] == sandbox["image"]
+    assert env["HELDOUT_SANDBOX_IMAGE"] == interpolate(sandbox["image"], COMPOSE_VARS) == "heldout-sandbox:compose"
     assert sandbox["network_mode"] == "none"
     # Built from the repository root, the recipe must still copy the scoring code only, never the platform.
     recipe = (DOCKER / "sandbox" / "Dockerfile").read_text()
@@ -197,7 +203,8 @@ def test_named_volumes_hold_the_database_and_the_files_at_the_same_path_as_on_th
         for source, _target in mounts(service):
             assert source.startswith("/") or source in volumes, f"undeclared volume {source}"
     data = volumes["heldout-data"]
-    host_dir = data["driver_opts"]["device"]
+    host_dir = interpolate(data["driver_opts"]["device"], COMPOSE_VARS)
+    assert host_dir == "/var/lib/heldout"
     assert data["driver_opts"]["o"] == "bind"
     for name in APP_SERVICES:
         assert ("heldout-data", host_dir) in mounts(svc[name]), name
@@ -213,8 +220,12 @@ def test_every_heldout_variable_is_one_settings_reads_and_the_given_values_are_a
     known = set(re.findall(r'"(HELDOUT_[A-Z0-9_]+)"', config_source)) | PENDING_SETTINGS
     files = [COMPOSE, DOCKER / "compose.env.example", SYSTEMD / "heldout.env.example", *SYSTEMD.glob("*.service")]
     for path in files:
-        used = set(re.findall(r"\bHELDOUT_[A-Z0-9_]+", path.read_text()))
+        # The compose file's own variables (images, the host directory, the port) are compose's, never the app's.
+        text = re.sub(r"\$\{(" + "|".join(COMPOSE_ONLY) + r")\b[^}]*\}", "", path.read_text())
+        used = set(re.findall(r"\bHELDOUT_[A-Z0-9_]+", re.sub(r"^\s*#.*$", "", text, flags=re.M)))
         assert used <= known, f"{path.name}: {sorted(used - known)} not read by Settings.from_env"
+    for service in services(compose).values():
+        assert not set(service.get("environment") or {}) & COMPOSE_ONLY
     for name in APP_SERVICES:
         env = service_env(services(compose)[name])
         settings = Settings.from_env(env)
@@ -356,6 +367,25 @@ def test_heldout_health_passes_when_the_database_and_a_sandbox_answer(tmp_path):
     done = run_heldout(tmp_path, "health")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("ok: sqlite database up to date, embedded queue, ")
+
+
+def test_heldout_health_checks_that_the_runtime_for_participant_code_is_registered(tmp_path):
+    from heldout.runner.sandbox import SandboxUnavailable
+    from heldout.runner.sandbox.docker_backend import DockerSandbox
+
+    try:
+        DockerSandbox(runtime="runsc").check()
+        reason = None
+    except SandboxUnavailable as exc:
+        reason = str(exc)
+    require(reason is None, f"no Docker with gVisor here (.ci/run registers runsc): {reason}")
+    assert run_heldout(tmp_path, "db", "upgrade").returncode == 0
+    done = run_heldout(tmp_path, "health", HELDOUT_SANDBOX_RUNTIME="runsc")
+    assert done.returncode == 0, done.stderr
+    assert "docker sandbox (participant code under runsc, the scorer under runc)" in done.stdout
+    line = problem(run_heldout(tmp_path, "health", HELDOUT_SANDBOX_RUNTIME="kata"))
+    assert line.startswith("heldout: no sandbox to score submissions in: HELDOUT_SANDBOX_RUNTIME=kata: the Docker "
+                           "daemon has no runtime 'kata'")
 
 
 def test_healthz_does_not_ask_a_web_server_with_separate_workers_for_a_sandbox(settings, fake_redis):

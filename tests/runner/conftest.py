@@ -61,6 +61,35 @@ def docker_sandbox():
     return sb
 
 
+GVISOR = "runsc"
+
+
+@pytest.fixture(scope="session")
+def gvisor_sandbox(docker_sandbox):
+    """The same image under gVisor (HELDOUT_SANDBOX_RUNTIME=runsc): .ci/run installs Debian's runsc and registers
+    it with the daemon (``--network=none``); a daemon without it fails the test in strict mode."""
+    from heldout.runner.sandbox import SandboxUnavailable
+    from heldout.runner.sandbox.docker_backend import DockerSandbox
+
+    sb = DockerSandbox(image=docker_sandbox.image, client=docker_sandbox.client, runtime=GVISOR)
+    try:
+        sb.check()
+    except SandboxUnavailable as exc:
+        require(False, f"no gVisor: {exc}")
+    return sb
+
+
+@pytest.fixture(params=["runc", GVISOR])
+def participant_sandbox(request, docker_sandbox):
+    """The sandbox as a worker has it, once per runtime of participant code: runc for everything, then
+    participant code under gVisor beside a scorer under runc (HELDOUT_SANDBOX_RUNTIME=runsc)."""
+    if request.param == "runc":
+        return docker_sandbox
+    from heldout.runner.sandbox.runtimes import RuntimeSplit
+
+    return RuntimeSplit(participant=request.getfixturevalue("gvisor_sandbox"), scorer=docker_sandbox)
+
+
 @pytest.fixture
 def no_docker_leftovers():
     """After the test, no container labelled heldout.sandbox may exist."""

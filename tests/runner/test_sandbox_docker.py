@@ -6,6 +6,7 @@ every test no container labelled ``heldout.sandbox`` may be left.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -13,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from heldout.runner.sandbox import Limits, Mount, RunRequest, SandboxUnavailable, get_sandbox, read_json_result
+from heldout.runner.sandbox import (
+    Limits,
+    Mount,
+    RunRequest,
+    SandboxUnavailable,
+    get_sandbox,
+    read_json_result,
+)
 from heldout.runner.sandbox.docker_backend import LABEL, DockerSandbox, cleanup_leftovers
 from heldout.runner.sandbox.pool import PrestartedPool
 
@@ -97,6 +105,60 @@ class TestDockerContract(SandboxContract):
         finally:
             for cid in (stopped, running):
                 subprocess.run(["docker", "rm", "-f", cid], capture_output=True)
+
+
+class TestGvisorContract(SandboxContract):
+    """The same contract with gVisor (runsc) as the container's runtime: what participant code runs under with
+    HELDOUT_SANDBOX_RUNTIME=runsc."""
+
+    expected_uid = 10001
+    # gVisor's kernel enforces the limit as RLIMIT_NPROC (the host's cgroup counts gVisor's own threads too): a
+    # fork bomb then spins on EAGAIN until its time is up, as under bubblewrap.
+    fork_bomb_limits = ("pids", "time", "memory")  # or gVisor's own memory for so many processes runs out
+    unreachable_errors = ("ENETUNREACH", "EHOSTUNREACH")  # gVisor's network stack says EHOSTUNREACH
+
+    @pytest.fixture
+    def sb(self, gvisor_sandbox, no_docker_leftovers):
+        return gvisor_sandbox
+
+    def test_pids_limit_stops_a_fork_bomb(self, sb):
+        """Stopped as under runc, but not as quickly: gVisor (ptrace platform) tears down a sandbox of many
+        processes slowly, up to half a minute on a busy 2-core machine."""
+        res = self.run(sb, py("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"))
+        assert res.limit_hit in self.fork_bomb_limits and not res.ok
+
+    def test_cannot_forge_the_result_channel(self, sb):
+        """Not so under this gVisor: it lets a process of the supervisor's uid write to its stdout and kill it
+        (Linux refuses both: the supervisor is non-dumpable and its namespace's init). What a participant
+        forges is then the report of its own run, whose exit code, output and files it decides anyway; a
+        supervisor killed leaves no report, which the host reads as gVisor's out-of-memory kill (runsc does not
+        report those to Docker) at once, never as a platform error to retry."""
+        forged = '{"v": 1, "exit": 0, "timed_out": false, "stdout": {"head": "", "tail": "", "total": 0}}'
+        res = self.run(sb, ["sh", "-c", f"echo '{forged}' > /proc/1/fd/1; exit 3"])
+        assert res.exit_code in (0, 3) and res.limit_hit is None
+        t0 = time.monotonic()
+        res = self.run(sb, ["sh", "-c", "kill -9 1; sleep 60"])
+        assert res.limit_hit == "memory" and not res.ok
+        assert time.monotonic() - t0 < SMALL.timeout_s
+
+    def test_a_prestarted_pool_serves_runs_and_runs_with_other_limits_start_fresh(self, sb):
+        # runsc has no `docker update`: a run whose limits differ from the pool's gets a container of its own.
+        with PrestartedPool(sb, size=1, limits=SMALL) as pool:
+            assert pool.wait_ready(60)
+            assert self.run(pool, py("print('pooled')")).stdout == "pooled\n"
+            other = Limits(**{**SMALL.__dict__, "pids": 32, "memory_bytes": 384 << 20})
+            assert self.run(pool, py("print('fresh')"), limits=other).stdout == "fresh\n"
+            assert pool.stats == {"pooled": 1, "cold": 1}
+
+    def test_the_code_runs_on_gvisors_kernel_not_the_hosts(self, sb):
+        res = self.run(sb, ["sh", "-c", "dmesg 2>/dev/null | head -n 1; uname -r"])
+        assert "gVisor" in res.stdout, res.stdout + res.stderr
+        assert res.stdout.splitlines()[-1] != os.uname().release
+
+    def test_a_runtime_the_daemon_lacks_is_unavailable_and_says_how_to_register_it(self, docker_sandbox):
+        sb = DockerSandbox(image=docker_sandbox.image, client=docker_sandbox.client, runtime="no-such-runtime")
+        with pytest.raises(SandboxUnavailable, match=r"no runtime 'no-such-runtime' \(it has .*runc.*daemon.json"):
+            sb.check()
 
 
 class TestPrestartedPool:

@@ -28,7 +28,7 @@ def healthz():  # noqa: ANN201
     except Exception as exc:  # noqa: BLE001
         checks["queue"] = {"ok": False, "backend": "redis", "error": str(exc).splitlines()[0]}
     if svc.settings.embedded_queue:
-        checks["sandbox"] = describe_sandbox(svc.settings.sandbox, image=svc.settings.sandbox_image)
+        checks["sandbox"] = describe_sandbox(svc.settings)
     else:
         # With Redis, separate `heldout worker` processes score and check their own sandbox (`heldout health`);
         # the web server needs no Docker engine (docker/compose.yaml gives it none), so none is asked here.

@@ -31,7 +31,8 @@ __all__ = [
 KINDS = ("auto", "docker", "docker-pool", "bubblewrap")
 
 
-def get_sandbox(kind: str = "auto", *, image: str | None = None, pool_size: int | None = None) -> Sandbox:
+def get_sandbox(kind: str = "auto", *, image: str | None = None, pool_size: int | None = None,
+                runtime: str | None = None) -> Sandbox:
     """Return a checked, working sandbox.
 
     ``kind``: ``"docker"``, ``"bubblewrap"`` or ``"auto"`` (Docker when its
@@ -39,16 +40,20 @@ def get_sandbox(kind: str = "auto", *, image: str | None = None, pool_size: int 
     else SandboxUnavailable naming both reasons). ``image`` defaults to the
     content-hash tag of this source tree. ``pool_size > 0`` (Docker only;
     default 0; the worker passes Settings.sandbox_pool_size) wraps the backend in a
-    :class:`~.pool.PrestartedPool` of that many prestarted containers.
+    :class:`~.pool.PrestartedPool` of that many prestarted containers. ``runtime`` names the Docker runtime
+    of its containers (``runsc``; None, the daemon's default); the check fails when the daemon lacks it.
+    ``runtimes.sandbox_for(settings)`` is how the platform calls this.
     """
     pool_size = pool_size or 0
     if kind not in KINDS:
         raise ValueError(f"unknown sandbox kind {kind!r}; expected one of {', '.join(KINDS)}")
+    if runtime and kind == "auto":
+        kind = "docker"  # a runtime named means Docker: falling back to bubblewrap would quietly drop it
     errors = []
     if kind in ("auto", "docker", "docker-pool"):
         from .docker_backend import DockerSandbox
 
-        sb = DockerSandbox(image=image)
+        sb = DockerSandbox(image=image, runtime=runtime)
         try:
             sb.check()
         except SandboxUnavailable as exc:

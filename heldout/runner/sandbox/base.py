@@ -18,17 +18,27 @@ from typing import Protocol, runtime_checkable
 
 __all__ = [
     "Limits", "Mount", "RunRequest", "RunResult", "Sandbox", "SandboxUnavailable",
-    "SandboxError", "read_json_result", "LIMIT_MESSAGES",
+    "SandboxError", "read_json_result", "LIMIT_MESSAGES", "PARTICIPANT", "SCORER",
 ]
+
+
+# RunRequest.role: whose code a run executes.
+PARTICIPANT = "participant"
+SCORER = "scorer"
 
 
 @dataclass(frozen=True)
 class Mount:
-    """A host path made visible inside the sandbox at ``target`` (read-only unless told)."""
+    """A host path made visible inside the sandbox at ``target`` (read-only unless told).
+
+    ``fifos``: a folder of named pipes, which the sandbox writes to. Linux lets a process write to a FIFO on a
+    read-only mount; gVisor does not, so its backend mounts such a folder read-write, and the folder's own
+    permissions (writable by nobody in a sandbox) keep it unchanged."""
 
     source: Path
     target: str
     read_only: bool = True
+    fifos: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,14 @@ class Limits:
 @dataclass
 class RunRequest:
     """One command to run. ``output_dir`` (created and removed by the caller)
-    receives what the command wrote to ``/output``, capped by ``Limits.output_bytes``."""
+    receives what the command wrote to ``/output``, capped by ``Limits.output_bytes``.
+
+    ``role`` says whose code runs: ``"participant"`` (a learner's code, an RL
+    policy, a bundle's baseline) or ``"scorer"`` (Heldout's own scorer or
+    evaluator, over untrusted data). A sandbox may run the two under different
+    Docker runtimes (see ``runtimes.py``); a request that does not say is the
+    participant's, the stricter of the two.
+    """
 
     argv: list[str]
     mounts: list[Mount]
@@ -68,6 +85,7 @@ class RunRequest:
     env: dict[str, str] = field(default_factory=dict)
     workdir: str = "/tmp"
     labels: dict[str, str] = field(default_factory=dict)
+    role: str = PARTICIPANT
 
 
 # limit_hit codes and what they mean for a learner.

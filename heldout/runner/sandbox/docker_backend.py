@@ -47,6 +47,11 @@ SANDBOX_USER = "10001:10001"
 # container itself (the supervisor normally reports a timeout well before).
 GRACE_S = 5.0
 DIAG_CAP = 64 << 10
+# gVisor (runtimes named runsc…) runs a kernel of its own, whose threads and (ptrace platform) stub processes
+# count in the container's pids cgroup: a limit of Limits.pids there would make gVisor itself fail to start a
+# thread and take the whole sandbox down. So under gVisor the cgroup keeps this much room above the limit, and
+# the limit itself is RLIMIT_NPROC inside, which gVisor's kernel enforces for the sandbox alone.
+GVISOR_PIDS_HEADROOM = 4096
 
 
 def _fix_daemon(exc: Exception) -> SandboxUnavailable:
@@ -158,6 +163,28 @@ class DockerSandbox:
             raise _fix_image(self.image) from None
         except docker.errors.APIError as exc:
             raise _fix_daemon(exc) from None
+        if self.runtime:
+            self.check_runtime()
+
+    def check_runtime(self) -> None:
+        """The daemon knows ``self.runtime`` (``docker info``'s Runtimes); else SandboxUnavailable saying how."""
+        try:
+            registered = sorted((self.api.info().get("Runtimes") or {}).keys())
+        except Exception as exc:  # noqa: BLE001
+            raise _fix_daemon(exc) from None
+        if self.runtime not in registered:
+            raise SandboxUnavailable(
+                f"the Docker daemon has no runtime {self.runtime!r} (it has {', '.join(registered) or 'none'}): "
+                "install it (gVisor: apt-get install runsc) and register it under \"runtimes\" in "
+                "/etc/docker/daemon.json, then reload dockerd (kill -HUP its pid)")
+
+    @property
+    def gvisor(self) -> bool:
+        return bool(self.runtime) and str(self.runtime).startswith("runsc")
+
+    def host_pids_limit(self, pids: int) -> int:
+        """The container's pids cgroup limit for a run limited to ``pids`` (see GVISOR_PIDS_HEADROOM)."""
+        return pids + GVISOR_PIDS_HEADROOM if self.gvisor else pids
 
     # -- container spec -------------------------------------------------
     def container_spec(self, request: RunRequest, *, name: str | None = None,
@@ -167,7 +194,7 @@ class DockerSandbox:
 
         lim = request.limits
         mounts = [Mount(target=m.target, source=str(Path(m.source).resolve()), type="bind",
-                        read_only=m.read_only) for m in request.mounts]
+                        read_only=m.read_only and not (m.fifos and self.gvisor)) for m in request.mounts]
         shm = min(lim.tmpfs_bytes, 64 << 20)
         host_config = self.api.create_host_config(
             mounts=mounts,
@@ -182,7 +209,7 @@ class DockerSandbox:
             mem_limit=lim.memory_bytes,
             memswap_limit=lim.memory_bytes,
             nano_cpus=int(lim.cpus * 1e9),
-            pids_limit=lim.pids,
+            pids_limit=self.host_pids_limit(lim.pids),
             ulimits=[Ulimit(name="fsize", soft=lim.file_size_bytes, hard=lim.file_size_bytes),
                      Ulimit(name="nofile", soft=lim.open_files, hard=lim.open_files),
                      Ulimit(name="core", soft=0, hard=0)],
@@ -217,7 +244,9 @@ class DockerSandbox:
         return proto.request_line(
             request, env=proto.child_env(request),
             writable=["/tmp", proto.OUTPUT_TARGET, "/dev/shm"], cgroup=True,
-            rlimits={"fsize": lim.file_size_bytes, "nofile": lim.open_files, "core": 0})
+            rlimits={"fsize": lim.file_size_bytes, "nofile": lim.open_files, "core": 0,
+                     # Under runc, NPROC would count every sandbox of the host's uid 10001 together.
+                     **({"nproc": lim.pids} if self.gvisor else {})})
 
     # -- lifecycle ------------------------------------------------------
     def create(self, request: RunRequest, **kw) -> tuple[str, socket.socket, object]:
@@ -245,6 +274,8 @@ class DockerSandbox:
     def remove(self, cid: str) -> None:
         import docker.errors
 
+        import requests.exceptions
+
         for attempt in range(3):
             try:
                 self.api.remove_container(cid, force=True, v=True)
@@ -253,12 +284,29 @@ class DockerSandbox:
                 return
             except docker.errors.APIError as exc:
                 if "already in progress" in str(exc):
+                    self._wait_removed(cid)
                     return
                 log.warning("removing sandbox container %s failed (attempt %d): %s", cid[:12], attempt + 1, exc)
                 time.sleep(0.1)
+            except requests.exceptions.ReadTimeout:
+                # A busy daemon, or gVisor tearing down a sandbox of many processes: the removal goes on there.
+                log.warning("removing sandbox container %s is slow (attempt %d)", cid[:12], attempt + 1)
             except Exception as exc:  # noqa: BLE001 - daemon gone: cleanup_leftovers() will get it
                 log.warning("removing sandbox container %s failed: %s", cid[:12], exc)
                 return
+
+    def _wait_removed(self, cid: str, timeout_s: float = 60.0) -> None:
+        import docker.errors
+
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                self.api.inspect_container(cid)
+            except docker.errors.NotFound:
+                return
+            except Exception:  # noqa: BLE001 - cleanup_leftovers() gets what is left
+                return
+            time.sleep(0.2)
 
     def run(self, request: RunRequest) -> RunResult:
         proto.validate_request(request)
@@ -347,7 +395,10 @@ class DockerSandbox:
         except Exception:  # noqa: BLE001
             pass
         text = bytes(diag).decode("utf-8", "replace")
-        if state.get("OOMKilled"):
+        # runsc does not report its sandbox's OOM kill to Docker: under gVisor a SIGKILL from outside with no
+        # report is the memory cgroup's (or the participant's own `kill -9 1`, which gains it nothing).
+        gvisor_oom = self.gvisor and state.get("ExitCode") == 137 and not host_timeout
+        if state.get("OOMKilled") or gvisor_oom:
             return RunResult(exit_code=137, stdout="", stderr=text, duration_s=duration, oom_killed=True,
                              limit_hit="memory", message=describe_limit("memory", lim), backend=self.name)
         if host_timeout:

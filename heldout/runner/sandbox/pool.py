@@ -162,6 +162,8 @@ class PrestartedPool:
             return False
         if a.file_size_bytes > b.file_size_bytes or a.open_files > b.open_files:
             return False
+        if self.backend.gvisor and (a.memory_bytes, a.cpus, a.pids) != (b.memory_bytes, b.cpus, b.pids):
+            return False  # runsc cannot `docker update` a running container's limits: a fresh one serves
         return all(self._place(m) is not None for m in request.mounts)
 
     def _place(self, m: Mount) -> tuple[str, str] | None:
@@ -198,7 +200,7 @@ class PrestartedPool:
             return
         api = self.backend.api
         body = {"Memory": limits.memory_bytes, "MemorySwap": limits.memory_bytes,
-                "NanoCpus": int(limits.cpus * 1e9), "PidsLimit": limits.pids}
+                "NanoCpus": int(limits.cpus * 1e9), "PidsLimit": self.backend.host_pids_limit(limits.pids)}
         res = api._post_json(api._url("/containers/{0}/update", slot.cid), data=body)
         api._raise_for_status(res)
 
