@@ -3,6 +3,7 @@ what the unmodified client parses, and the errors it prints."""
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import zipfile
@@ -141,6 +142,26 @@ def test_the_leaderboard_leaves_the_hosts_submissions_out(client, svc, tiny, ada
     [competition] = ApiListCompetitionsResponse.from_dict(_call(client, ada, "ListCompetitions", {}).get_json()) \
         .competitions
     assert competition.team_count == 1
+
+
+def test_the_downloaded_board_neutralizes_a_team_name_a_spreadsheet_would_run(client, svc, tiny, ada):
+    from heldout.leaderboard.best import refresh_team_best
+    from heldout.models import Submission, Team
+    from heldout.models import SubmissionStatus as Status
+
+    ref = _submit(client, ada, perfect_predictions(tiny)).get_json()["ref"]
+    with svc.sessions() as s:
+        row = s.get(Submission, ref)
+        row.status, row.public_score = Status.SCORED, 0.5
+        s.get(Team, row.team_id).name = '=HYPERLINK("http://evil","x")'
+        s.flush()
+        refresh_team_best(s, row.challenge_id, row.team_id)
+        s.commit()
+    download = _call(client, ada, "DownloadLeaderboard", {"competitionName": SLUG})
+    with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
+        text = archive.read(f"{SLUG}-publicleaderboard.csv").decode()
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["TeamName"] == "'=HYPERLINK(\"http://evil\",\"x\")"
 
 
 def test_an_upload_token_works_only_for_its_owner(client, tiny, ada, grace):

@@ -35,6 +35,7 @@ from heldout.platform.services import accounts, catalog, leaderboards, profile, 
 from heldout.platform.services.challenge_pages import takes_submissions
 from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
 from heldout.platform.services.errors import ServiceError
+from heldout.platform.services.spreadsheets import spreadsheet_text
 from heldout.platform.views.serialize import private_visible
 
 bp = Blueprint("kaggle", __name__, url_prefix="/api/v1")
@@ -302,7 +303,8 @@ def download_leaderboard():  # noqa: ANN201
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["TeamId", "TeamName", "SubmissionDate", "Score"])
     for row in board.rows:
-        writer.writerow([row.team_id, row.team,
+        # A team names itself; whoever downloads the board opens it in a spreadsheet.
+        writer.writerow([row.team_id, spreadsheet_text(row.team),
                          row.last_entry_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if row.last_entry_at else "",
                          _score(challenge, row.score)])
     archive = io.BytesIO()
