@@ -129,6 +129,11 @@ def test_every_page_fits_a_phone_and_passes_axe(demo, visitors, axe_script):
     ada.page.get_by_role("button", name="Create group").click()
     expect(ada.page.get_by_role("heading", name="Thursday study group")).to_be_visible()
     group = ada.page.url.removeprefix(demo.base)
+    ada.goto(f"{group}/roster")  # the lead's roster, with one row invited (its link in the table)
+    ada.page.get_by_label(re.compile("^Roster")).set_input_files(
+        files=[{"name": "roster.csv", "mimeType": "text/csv", "buffer": b"email,display_name\nbea@example.org,Bea\n"}])
+    ada.page.get_by_role("button", name="Import").click()
+    expect(ada.page.locator("#roster-result")).to_contain_text("1 invited")
     ada.goto("/c/titanic-survival/team")
     invite = ada.page.get_by_label("Invite link").input_value()  # a team of one has a link to share
 
@@ -137,7 +142,7 @@ def test_every_page_fits_a_phone_and_passes_axe(demo, visitors, axe_script):
         "/c/titanic-survival#evaluation", "/c/titanic-survival#leaderboard", "/c/titanic-survival#my-submissions",
         "/c/titanic-survival#submit", "/c/titanic-survival/leaderboard", "/c/titanic-survival/team", submission,
         ladder, "/c/tumour-screening#evaluation", "/c/cartpole-balance#data", "/c/language-id",
-        "/account", "/practice", "/groups", group, "/c/no-such-challenge",
+        "/account", "/practice", "/groups", group, f"{group}/roster", "/c/no-such-challenge",
     ] + [f"/c/{slug}" for slug in SHIPPED]
     for path in learner_pages:
         _check_page(ada, path, report)
