@@ -114,6 +114,28 @@ def test_a_public_challenge_is_cloned_only_when_its_organizer_allows_it(session)
     assert group_challenges.clone_into_group(session, None, lead, group.slug, "open-one").challenge_slug
 
 
+def test_a_running_competition_is_not_cloned_until_its_private_board_is_revealed(session):
+    """A clone shares the solution and its lead reveals the clone's private board at will; cloning a challenge
+    that is still running would let any account (anyone may lead a group) read its private scores."""
+    from datetime import timedelta
+
+    from heldout.models import utcnow
+    lead = make_user(session, "lead")
+    group = make_group(session, lead)
+    running = make_challenge(session, "running", title="Running", rules={"cloneable": True},
+                             ends_at=utcnow() + timedelta(days=3))
+    make_challenge(session, "over", rules={"cloneable": True}, ends_at=utcnow() - timedelta(days=1))
+    session.commit()
+    assert [s.slug for s in group_challenges.clone_sources(session, lead)] == ["over"]
+    before = _count(session)
+    with pytest.raises(Forbidden, match="until its private leaderboard is revealed") as refused:
+        group_challenges.clone_into_group(session, None, lead, group.slug, "running")
+    assert (refused.value.field, refused.value.code, _count(session)) == ("source", "not_cloneable", before)
+    running.private_revealed = True
+    session.commit()
+    assert group_challenges.clone_into_group(session, None, lead, group.slug, "running").challenge_slug
+
+
 def test_a_lead_clones_challenges_they_host_whether_or_not_they_are_cloneable(session):
     lead = make_user(session, "lead", is_organizer=True)
     group, other = make_group(session, lead), make_group(session, lead)

@@ -31,6 +31,7 @@ from heldout.models import Challenge, ChallengeFile, ChallengeStatus, StudyGroup
 from heldout.platform.services import catalog, organizer
 from heldout.platform.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from heldout.platform.services.groups import lead_group
+from heldout.platform.services.leaderboards import private_visible
 from heldout.platform.services.publishing import LoadResult, store_bundle
 from heldout.runner.baseline_checks import PASSED
 from heldout.storage import Storage
@@ -73,6 +74,11 @@ def clone_refusal(session: Session, source: Challenge, lead: User) -> str | None
     if is_host(session, source, lead):
         return None
     if source.group_id is None and source.status == ChallengeStatus.PUBLISHED and _cloneable(source):
+        if source.ends_at is not None and not private_visible(source):
+            # The clone shares the solution and its lead reveals its private board at will: cloning a running
+            # competition would let anyone (any account may lead a group) read the private split's scores.
+            return (f"{source.title!r} cannot be cloned until its private leaderboard is revealed: a clone's lead "
+                    "could otherwise read private scores of the running challenge.")
         return None
     return (f"{source.title!r} cannot be cloned: its organizer does not allow cloning (rules.cloneable is false) "
             "and you do not host it.")
@@ -95,7 +101,7 @@ def clone_sources(session: Session, lead: User) -> list[CloneSource]:
     out = []
     for c in catalog.list_challenges(session, lead):
         hosted = lead.is_admin or c.created_by_id == lead.id or (c.group_id is not None and c.group_id in led)
-        if hosted or (c.group_id is None and c.status == ChallengeStatus.PUBLISHED and _cloneable(c)):
+        if hosted or clone_refusal(session, c, lead) is None:
             out.append(CloneSource(c.slug, c.title, hosted))
     return sorted(out, key=lambda s: (s.hosted, s.title.lower(), s.slug))
 
