@@ -170,7 +170,8 @@ def challenge_page(session: Session, storage: Storage, challenge: Challenge, use
         format=submission_format(challenge), sample=read_sample(storage, challenge), team=team, submissions=mine,
         remaining=remaining, released=released_public_scores(session, mine),
         score_precision=BoardMode.of(challenge).precision,
-        rules=challenge_rules(challenge, time_left=left, remaining_today=remaining, now=now),
+        # The Rules panel speaks of the challenge; the viewer's own end (an extension) is said beside it.
+        rules=challenge_rules(challenge, time_left=time_left(challenge, now), remaining_today=remaining, now=now),
         validation=validation.validation_view(session, challenge, user) if team is not None else None,
     )
 
