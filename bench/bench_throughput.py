@@ -50,7 +50,7 @@ COPY_PREDICT = b"import shutil\nshutil.copyfile('/data/answers.csv', '/output/su
 
 
 class Bench:
-    def __init__(self, rows: int):
+    def __init__(self, rows: int, *, code: bool = True):
         self.tmp = Path(tempfile.mkdtemp(prefix="heldout-bench-"))
         self.dbname = f"heldout_bench_{uuid.uuid4().hex[:8]}"
         admin = create_engine(ADMIN, isolation_level="AUTOCOMMIT")
@@ -70,17 +70,21 @@ class Bench:
         self.redis.flushdb()
         self.queue = scoring_queue(self.redis)
         bundle = write_tiny_bundle(self.tmp / "predictions", "bench-predictions", rows=rows, daily_limit=100000)
+        self.predictions = perfect_predictions(bundle)
+        with session_scope(self.sessions) as s:
+            load_challenge(s, self.storage, None, bundle)
+            if code:  # bench_warm.py needs the predictions challenge only
+                load_challenge(s, self.storage, None, self._code_bundle())
+            self.user_id = create_user(s, "bench", "bench-password").id
+
+    def _code_bundle(self) -> Path:
         code = write_code_bundle(self.tmp / "code", "bench-code")
         # The code challenge mounts the answers so a copying predict.py is a valid submission.
         (code / "answers.csv").write_bytes(perfect_predictions(code))
         (code / "challenge.yaml").write_text((code / "challenge.yaml").read_text()
                                              .replace("daily_submission_limit: 20", "daily_submission_limit: 100000")
                                              .replace("      train.csv: train.csv", "      answers.csv: answers.csv"))
-        self.predictions = perfect_predictions(bundle)
-        with session_scope(self.sessions) as s:
-            load_challenge(s, self.storage, None, bundle)
-            load_challenge(s, self.storage, None, code)
-            self.user_id = create_user(s, "bench", "bench-password").id
+        return code
 
     def submit(self, slug: str, content: bytes, filename: str) -> int:
         with self.sessions() as s:

@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--redis", default=bench_throughput.REDIS, help="a Redis database the bench may flush")
     args = parser.parse_args(argv)
     bench_throughput.REDIS = args.redis
-    bench = Bench(args.rows)
+    bench = Bench(args.rows, code=False)
     try:
         best, median = floor_s(bench, args.runs)
         print(f"{args.rows:,}-row predictions; in-process floor (read + check + score + bootstrap): "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SANDBOX_KINDS = ("auto", "docker", "bubblewrap")
+SCORER_KINDS = ("warm", "fresh")
 STORAGE_KINDS = ("local", "database", "s3")
 LOG_FORMATS = ("json", "text")
 
@@ -60,6 +61,9 @@ class Settings:
     scorer_runtime: str | None = None
     # Prestarted single-use containers per worker (Docker only): hides container start-up.
     sandbox_pool_size: int = 2
+    # Prediction files: "warm" (one long-lived scorer sandbox per worker, a forked child per file; Docker only,
+    # heldout/runner/sandbox/warm.py) or "fresh" (a single-use container per file, as code always gets).
+    scorer: str = "warm"
     secret_key: str = ""
     production: bool = False
     max_upload_bytes: int = 200 * 1024 * 1024
@@ -108,6 +112,9 @@ class Settings:
         sandbox = (env.get("HELDOUT_SANDBOX") or "auto").strip().lower()
         if sandbox not in SANDBOX_KINDS:
             raise ConfigError(f"HELDOUT_SANDBOX={sandbox!r} is not one of {', '.join(SANDBOX_KINDS)}")
+        scorer = (env.get("HELDOUT_SCORER") or "warm").strip().lower()
+        if scorer not in SCORER_KINDS:
+            raise ConfigError(f"HELDOUT_SCORER={env['HELDOUT_SCORER']!r} is not one of {', '.join(SCORER_KINDS)}")
         storage = (env.get("HELDOUT_STORAGE") or "local").strip().lower()
         if storage not in STORAGE_KINDS:
             raise ConfigError(f"HELDOUT_STORAGE={env['HELDOUT_STORAGE']!r} is not one of {', '.join(STORAGE_KINDS)}")
@@ -148,6 +155,7 @@ class Settings:
             max_upload_bytes=max_upload,
             running_deadline_s=deadline,
             sandbox_pool_size=pool_size,
+            scorer=scorer,
             reconcile_interval_s=reconcile_interval,
             worker_heartbeat_s=worker_heartbeat,
             log_format=log_format,

@@ -28,6 +28,7 @@ class RunnerContext:
     # The RQ worker's name, set by run_worker: the scoring job updates that worker's row (heldout.runner.registry).
     worker_name: str | None = None
     _sandbox: object | None = field(default=None, repr=False)
+    _scorer: object | None = field(default=None, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, redis=None) -> "RunnerContext":  # noqa: ANN001
@@ -49,11 +50,29 @@ class RunnerContext:
     def sandbox(self, value) -> None:  # noqa: ANN001
         self._sandbox = value
 
+    @property
+    def scorer(self):  # noqa: ANN201
+        """The warm scorer of prediction files (``HELDOUT_SCORER=warm`` on the Docker backend), else None:
+        a fresh single-use container per file. Never used for participants' code."""
+        if self._scorer is None and self.settings.scorer == "warm":
+            sandbox = self.sandbox
+            backend = getattr(sandbox, "backend", sandbox)  # a PrestartedPool wraps its DockerSandbox
+            if getattr(backend, "name", None) == "docker" and hasattr(backend, "create"):
+                from heldout.runner.sandbox.warm import WarmScorer, storage_roots
+
+                self._scorer = WarmScorer(backend, storage_roots(self.storage))
+        return self._scorer
+
+    @scorer.setter
+    def scorer(self, value) -> None:  # noqa: ANN001
+        self._scorer = value
+
     def close(self) -> None:
-        """Stop what the sandbox keeps running (a prestarted pool's idle containers)."""
-        close = getattr(self._sandbox, "close", None)
-        if close is not None:
-            close()
+        """Stop what the sandbox keeps running (a prestarted pool's idle containers, the warm scorer)."""
+        for running in (self._scorer, self._sandbox):
+            close = getattr(running, "close", None)
+            if close is not None:
+                close()
 
 
 _lock = threading.Lock()

@@ -36,6 +36,7 @@ from heldout.runner.sandbox.base import (
     describe_limit,
     read_json_result,
 )
+from heldout.runner.sandbox.warm import ScoreFiles, WarmSandboxLost
 from heldout.runner.visible import VisibleRun, hidden_limit, hidden_rejection, join_logs, last_line, with_visible_run
 from heldout.storage import Storage
 
@@ -52,8 +53,13 @@ def limit_message(result, limits: Limits) -> str:  # noqa: ANN001
 
 
 def score_predictions(sandbox, storage: Storage, task: ScoringTask, submission_path: Path | None = None,
-                      labels: dict | None = None) -> Outcome:  # noqa: ANN001
-    """Score a predictions file (the upload, or stage 1's output) in a fresh scoring container."""
+                      labels: dict | None = None, scorer=None) -> Outcome:  # noqa: ANN001
+    """Score a predictions file (the upload, or stage 1's output) in a fresh scoring container, or in the warm
+    scorer's sandbox when one is given and can see the files (runner.sandbox.warm)."""
+    if scorer is not None:
+        warm = _score_warm(scorer, storage, task, submission_path)
+        if warm is not None:
+            return warm
     workdir = Path(tempfile.mkdtemp(prefix="heldout-score-"))
     try:
         (workdir / "input").mkdir()
@@ -76,6 +82,17 @@ def score_predictions(sandbox, storage: Storage, task: ScoringTask, submission_p
         return interpret_scorer(result, payload)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _score_warm(scorer, storage: Storage, task: ScoringTask, submission_path: Path | None) -> Outcome | None:  # noqa: ANN001
+    files = ScoreFiles(spec=task.scoring_spec, submission=Path(submission_path or storage.local_file(task.file_key)),
+                       solution=storage.local_file(task.solution_key))
+    try:
+        scored = scorer.score(files, SCORER_LIMITS)
+    except WarmSandboxLost as exc:
+        # Not the file's fault as far as anyone knows: a platform error, which is retried (claims.record_outcome).
+        return Outcome.platform_error(str(exc))
+    return None if scored is None else interpret_scorer(scored.run, scored.payload)
 
 
 def interpret_scorer(result, payload: dict | None) -> Outcome:  # noqa: ANN001

@@ -58,7 +58,7 @@ def _run_claimed(context, task, queue_wait_s: float | None) -> str:  # noqa: ANN
     lease_interval = max(0.5, context.settings.running_deadline_s / 4)
     try:
         with LeaseKeeper(context.sessions, task, lease_interval):
-            outcome = run_task(context.sandbox, context.storage, task)
+            outcome = run_task(context.sandbox, context.storage, task, context.scorer)
     except SandboxUnavailable as exc:
         outcome = Outcome.platform_error(f"{SANDBOX_UNAVAILABLE}: {exc}")
     except Exception as exc:  # noqa: BLE001 - recorded as a platform error, then re-raised so RQ marks the job failed

@@ -25,6 +25,7 @@ def test_production_requires_a_secret_key(tmp_path):
 
 @pytest.mark.parametrize("name, value, message", [
     ("HELDOUT_SANDBOX", "podman", "is not one of auto, docker, bubblewrap"),
+    ("HELDOUT_SCORER", "lukewarm", "is not one of warm, fresh"),
     ("HELDOUT_STORAGE", "nfs", "is not one of local, database, s3"),
     ("HELDOUT_STORAGE", "s3", "HELDOUT_S3_BUCKET is required with HELDOUT_STORAGE=s3"),
     ("HELDOUT_TRUSTED_PROXIES", "-1", "must be zero or more"),

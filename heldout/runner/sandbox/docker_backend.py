@@ -188,8 +188,12 @@ class DockerSandbox:
 
     # -- container spec -------------------------------------------------
     def container_spec(self, request: RunRequest, *, name: str | None = None,
-                       extra_labels: dict[str, str] | None = None) -> dict:
-        """Keyword arguments for ``APIClient.create_container`` (exposed for tests/pool)."""
+                       extra_labels: dict[str, str] | None = None, command: list[str] | None = None,
+                       environment: dict[str, str] | None = None) -> dict:
+        """Keyword arguments for ``APIClient.create_container`` (exposed for tests/pool).
+
+        ``command``/``environment`` replace the supervisor and its environment, with the same hardening
+        (the warm scorer's server, ``warm.py``)."""
         from docker.types import LogConfig, Mount, Ulimit
 
         lim = request.limits
@@ -225,10 +229,10 @@ class DockerSandbox:
         labels.update(extra_labels or {})
         return dict(
             image=self.image,
-            command=["python3", "-I", "-S", "-c", proto.supervisor_source()],
+            command=command or ["python3", "-I", "-S", "-c", proto.supervisor_source()],
             user=self.user,
             working_dir="/",
-            environment={"PATH": proto.BASE_ENV["PATH"], "LANG": "C.UTF-8"},
+            environment=environment or {"PATH": proto.BASE_ENV["PATH"], "LANG": "C.UTF-8"},
             stdin_open=True,  # docker-py also sets StdinOnce: EOF on stdin when the worker goes away
             use_config_proxy=False,  # never inject the worker's proxy settings
             tty=False,
