@@ -55,7 +55,8 @@ class RunnerContext:
         """The warm scorer of prediction files (``HELDOUT_SCORER=warm`` on the Docker backend), else None:
         a fresh single-use container per file. Never used for participants' code."""
         if self._scorer is None and self.settings.scorer == "warm":
-            sandbox = self.sandbox
+            # With HELDOUT_SANDBOX_RUNTIME apart from the scorer's (runtimes.RuntimeSplit), the scorer's own.
+            sandbox = getattr(self.sandbox, "scorer", self.sandbox)
             backend = getattr(sandbox, "backend", sandbox)  # a PrestartedPool wraps its DockerSandbox
             if getattr(backend, "name", None) == "docker" and hasattr(backend, "create"):
                 from heldout.runner.sandbox.warm import WarmScorer, storage_roots

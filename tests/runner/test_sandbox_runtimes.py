@@ -94,3 +94,15 @@ def test_a_named_runtime_never_falls_back_to_bubblewrap(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(SandboxUnavailable, match="^HELDOUT_SANDBOX_RUNTIME=runsc: Docker daemon not reachable"):
         sandbox_for(settings(tmp_path, HELDOUT_SANDBOX_RUNTIME="runsc"))
+
+
+def test_the_warm_scorer_runs_under_the_scorers_runtime_not_the_participants(tmp_path, daemon):
+    from heldout.runner.context import RunnerContext
+
+    daemon.append("runsc")
+    settings = Settings.from_env({"HELDOUT_DATA_DIR": str(tmp_path), "HELDOUT_SANDBOX": "docker",
+                                  "HELDOUT_SANDBOX_RUNTIME": "runsc", "HELDOUT_SANDBOX_POOL_SIZE": "0"})
+    context = RunnerContext.from_settings(settings)
+    assert isinstance(context.sandbox, RuntimeSplit)
+    assert context.scorer is not None and context.scorer.backend is context.sandbox.scorer
+    assert context.scorer.backend.runtime is None  # runc, the scorer's runtime
