@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from sqlalchemy import create_engine, text
 
 from heldout.config import Settings
@@ -76,10 +77,16 @@ def _uses_docker(path: Path, cache: dict[Path, bool] = {}) -> bool:  # noqa: B00
     return cache[path]
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
+    grouping = getattr(config.option, "loadgroup", False)  # set in each pytest-xdist worker by --dist loadgroup
     for item in items:
         if _uses_docker(Path(str(item.path))):
             item.add_marker(pytest.mark.xdist_group("docker"))
+            # pytest-xdist 3.8 groups by a "@group" suffix it writes to item._nodeid, which pytest 9.2 no longer
+            # reads (a node's id is item._id): without this the Docker tests would run in both processes at once.
+            if grouping and hasattr(item, "_id") and not item.nodeid.endswith("@docker"):
+                item._id = coerce_node_id(f"{item.nodeid}@docker")
 
 
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
