@@ -1,8 +1,8 @@
 """Several "hosts" on one machine, made of Linux network namespaces, for multi-host tests and benches.
 
 No pytest here: ``bench/`` imports it too. Needs root, ``ip`` (iproute2), ``unshare`` and ``runuser``
-(util-linux), PostgreSQL's server binaries (``initdb``, ``postgres``) and ``redis-server``;
-:func:`missing_requirements` says what is not there.
+(util-linux), PostgreSQL's server binaries (``initdb``, ``postgres``), ``redis-server`` and, for
+:func:`start_s3`, ``moto[server]``; :func:`missing_requirements` says what is not there.
 
 The layout, with the default prefix ``hdn`` and subnet 10.77.0.0/24::
 
@@ -45,6 +45,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.s3_server import moto_argv, moto_env
 
 REPO = Path(__file__).resolve().parents[2]
 HELDOUT = [sys.executable, "-m", "heldout.cli"]
@@ -445,6 +447,15 @@ def start_redis(host: Host, *, port: int = 6379) -> str:
                 "--protected-mode", "no", "--dir", str(host.root), "--logfile", ""], log=log)
     _wait_tcp(host.address, port, 30, "Redis", log)
     return f"redis://{host.address}:{port}/0"
+
+
+def start_s3(host: Host, *, port: int = 9000) -> str:
+    """moto's standalone S3 server (tests/s3_server.py) on ``host``'s address, keeping objects in its memory;
+    returns its endpoint URL. Its log (one line per request, with the client's address) is ``s3.log``."""
+    log = host.root / "s3.log"
+    host.start(moto_argv(host.address, port), log=log, env=moto_env())
+    _wait_tcp(host.address, port, 60, "the S3 server", log)
+    return f"http://{host.address}:{port}"
 
 
 def heldout_env(*, database_url: str, redis_url: str, data_dir: Path, tmp_dir: Path | None = None,

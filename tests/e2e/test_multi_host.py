@@ -1,24 +1,28 @@
 """Three hosts made of network namespaces (tests/e2e/netns_hosts.py): host A runs PostgreSQL, Redis and the
-web app; hosts B and C run two workers each, with files in the database and an empty data directory of
-their own. One worker host dies mid-run (every process in its namespace and its sandboxes, SIGKILLed at
-once); every submission still ends scored exactly once."""
+web app; hosts B and C run two workers each, with an empty data directory of their own. The files are in
+the database, or (the second run) in an S3 bucket on moto's S3 server, which runs on host A beside
+PostgreSQL and Redis. One worker host dies mid-run (every process in its namespace and its sandboxes,
+SIGKILLed at once); every submission still ends scored exactly once."""
 
 from __future__ import annotations
 
 import re
 import socket
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
+from heldout.config import S3Settings
 from heldout.db import make_engine, make_session_factory
-from heldout.models import Submission, SubmissionStatus, TeamBestScore, Worker
+from heldout.models import Challenge, ChallengeFile, StoredFile, Submission, SubmissionStatus, TeamBestScore, Worker
 from heldout.runner.queue import connect_redis, scoring_queue
+from heldout.storage.s3 import make_client
 from tests.bundles import perfect_predictions, write_tiny_bundle
 from tests.conftest import POSTGRES_ADMIN_URL, require
 from tests.e2e.netns_hosts import (
@@ -28,9 +32,11 @@ from tests.e2e.netns_hosts import (
     seed_users,
     start_postgres,
     start_redis,
+    start_s3,
     wait_http,
 )
 from tests.e2e.test_end_to_end import _docker_ready, wait_until
+from tests.s3_server import new_bucket, s3_env
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +44,7 @@ SUBMISSIONS = 30
 USERS = 10
 DEADLINE_S = 5  # HELDOUT_RUNNING_DEADLINE_S: a dead worker's lease is re-queued this long after its last renewal
 RECONCILE_S = 1
+S3_PORT = 9000
 
 
 @pytest.fixture
@@ -61,7 +68,35 @@ def _reachable(address: str, port: int) -> bool:
         return False
 
 
-def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(network, tmp_path):
+def _s3_requests(log: str, bucket: str) -> list[tuple[str, str, str]]:
+    """(client address, method, object name) of each request for an object in moto's request log."""
+    found = []
+    for line in re.sub(r"\x1b\[[0-9;]*m", "", log).splitlines():
+        request = re.match(r'(\S+) - - \[[^\]]*\] "(\w+) /([^/?\s]+)/([^?\s]+)\S* HTTP', line)
+        if request and request[3] == bucket:
+            found.append((request[1], request[2], unquote(request[4])))
+    return found
+
+
+def _assert_in_the_bucket_and_cached(bucket: S3Settings, stored: set[str], in_database: set[str], s3_log: str, *,
+                                     solution_key: str, submission_keys: set[str], worker_hosts: tuple[str, ...]) -> None:
+    # The files really are in the bucket, under the prefix, and none is in the database.
+    listed = make_client(bucket).list_objects_v2(Bucket=bucket.bucket)
+    assert not listed["IsTruncated"]
+    assert {bucket.prefix + key for key in stored} <= {item["Key"] for item in listed["Contents"]}
+    assert not in_database
+    # The workers read them over their links (their hosts' own addresses in the S3 server's log) and kept their
+    # content-hash cache: each worker process fetched the solution once at most, for all the submissions.
+    fetched = [(client, name[len(bucket.prefix):]) for client, method, name in _s3_requests(s3_log, bucket.bucket)
+               if method == "GET" and client in worker_hosts]
+    solution_fetches = Counter(client for client, key in fetched if key == solution_key)
+    assert set(solution_fetches) == set(worker_hosts), solution_fetches
+    assert all(n <= 2 for n in solution_fetches.values()), solution_fetches  # two workers a host
+    assert submission_keys <= {key for _client, key in fetched}
+
+
+@pytest.mark.parametrize("storage", ["database", "s3"])
+def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(network, tmp_path, storage):
     a, b, c = network.server, network.host("b"), network.host("c")
     service = network.service_address
     log_dir = tmp_path / "logs"
@@ -72,14 +107,22 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
 
     database_url = start_postgres(a, subnet=network.subnet, durable=False)
     redis_url = start_redis(a)
+    services = [5432, 6379]
+    if storage == "s3":
+        # The bucket is made from the root namespace, over the operator's link, as an operator would.
+        bucket = new_bucket(start_s3(a, port=S3_PORT), prefix="site/")
+        files = s3_env(bucket)
+        services.append(S3_PORT)
+    else:
+        files = dict(HELDOUT_STORAGE="database")
 
-    # A worker host reaches host A's PostgreSQL and Redis over its link, and nothing of the root namespace:
+    # A worker host reaches host A's PostgreSQL, Redis (and S3) over its link, and nothing of the root namespace:
     # not the machine's own PostgreSQL and Redis on 127.0.0.1 (its 127.0.0.1 is its own loopback), not the
     # root namespace's end of the operator link.
     machine_pg = urlsplit(POSTGRES_ADMIN_URL.replace("postgresql+psycopg", "postgresql"))
     machine_pg_port = machine_pg.port or 5432
     for host in (b, c):
-        assert host.can_connect(service, 5432) and host.can_connect(service, 6379)
+        assert all(host.can_connect(service, port) for port in services)
         assert not host.can_connect("127.0.0.1", machine_pg_port), f"{host.name} reaches 127.0.0.1:{machine_pg_port}"
         assert not host.can_connect("127.0.0.1", 6379)
         assert not host.can_connect(network.operator_address, machine_pg_port)
@@ -88,8 +131,8 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
         # ...and that PostgreSQL is really there, for the root namespace: the checks above meant something.
         assert _reachable("127.0.0.1", machine_pg_port)
 
-    common = dict(HELDOUT_STORAGE="database", HELDOUT_RUNNING_DEADLINE_S=str(DEADLINE_S),
-                  HELDOUT_RECONCILE_INTERVAL_S=str(RECONCILE_S), HELDOUT_WORKER_HEARTBEAT_S="1")
+    common = dict(HELDOUT_RUNNING_DEADLINE_S=str(DEADLINE_S), HELDOUT_RECONCILE_INTERVAL_S=str(RECONCILE_S),
+                  HELDOUT_WORKER_HEARTBEAT_S="1", **files)
 
     def env(host) -> dict:  # noqa: ANN001 - each host its own empty data dir and TMPDIR
         return heldout_env(database_url=database_url, redis_url=redis_url, data_dir=host.root / "data",
@@ -190,6 +233,9 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
 
         with sessions() as s:
             workers = {w.name: w for w in s.scalars(select(Worker))}
+            solution_key = s.scalar(select(Challenge.solution_key))
+            files_keys = set(s.scalars(select(ChallengeFile.storage_key)))
+            in_database = set(s.scalars(select(StoredFile.key)))
             bests = list(s.scalars(select(TeamBestScore)))
             per_team = dict(s.execute(select(Submission.team_id, func.count()).group_by(Submission.team_id)).all())
         # Every outcome was recorded once: the workers' counts (bumped in the transaction that records it)
@@ -206,8 +252,16 @@ def test_a_worker_host_that_dies_mid_run_loses_nothing_and_scores_nothing_twice(
         redis = connect_redis(redis_url)
         assert scoring_queue(redis).count == 0
         redis.close()
-        # Workers kept no files of their own: everything came from the database.
+        # Workers kept no files of their own: everything came from the database or the bucket.
         for host in (b, c):
             assert not (host.root / "data" / "files").exists()
+        stored = {solution_key, *files_keys, *(r.file_key for r in rows)}
+        if storage == "database":
+            assert stored <= in_database
+        else:
+            s3_log = (a.root / "s3.log").read_text(errors="replace")
+            _assert_in_the_bucket_and_cached(bucket, stored, in_database, s3_log,
+                                             solution_key=solution_key, submission_keys={r.file_key for r in rows},
+                                             worker_hosts=(b.address, c.address))
     finally:
         engine.dispose()
