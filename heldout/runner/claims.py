@@ -12,40 +12,55 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from heldout.models import Challenge, ChallengeFile, Submission, SubmissionStatus, utcnow
+from heldout.models import Challenge, ChallengeFile, Submission, SubmissionKind, SubmissionStatus, utcnow
 from heldout.runner.outcome import Outcome, ScoringTask
 
 MAX_ATTEMPTS = 5
 
 
-def claim_submission(session: Session, submission_id: int, *, now: datetime | None = None) -> ScoringTask | None:
-    """Move a queued submission to running and return what is needed to score it; None if not ours to run."""
+def claim_submission(session: Session, submission_id: int, *, now: datetime | None = None,
+                     commit: bool = True) -> ScoringTask | None:
+    """Move a queued submission to running and return what is needed to score it; None if not ours to run.
+
+    One read (the submission with its challenge's scoring columns) and the conditional UPDATE; a code
+    submission's data files are read too. ``commit=False`` leaves the commit to the caller, who may add to the
+    transaction (the worker's own row)."""
     now = now or utcnow()
     token = secrets.token_hex(16)
-    submission = session.get(Submission, submission_id)
-    if submission is None or submission.status != SubmissionStatus.QUEUED:
+    row = session.execute(
+        select(Submission.status, Submission.queued_at, Submission.created_at, Submission.attempts, Submission.kind,
+               Submission.file_key, Submission.filename, Challenge.id.label("challenge_id"), Challenge.version,
+               Challenge.scoring_spec, Challenge.solution_key, Challenge.rules)
+        .join(Challenge, Challenge.id == Submission.challenge_id)
+        .where(Submission.id == submission_id)
+    ).first()
+    if row is None or row.status != SubmissionStatus.QUEUED:
         return None
-    queued_at = submission.queued_at or submission.created_at
+    queue_wait_s = max(0.0, (now - (row.queued_at or row.created_at)).total_seconds())
     result = session.execute(
         update(Submission)
         .where(Submission.id == submission_id, Submission.status == SubmissionStatus.QUEUED)
         .values(status=SubmissionStatus.RUNNING, run_token=token, started_at=now, heartbeat_at=now,
-                queue_wait_s=max(0.0, (now - queued_at).total_seconds()))
+                queue_wait_s=queue_wait_s)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         return None
-    challenge = session.get(Challenge, submission.challenge_id)
-    assert challenge is not None  # the foreign key keeps it
-    data_keys, visible_keys = run_data_keys(session, challenge)
+    data_keys: dict[str, str] = {}
+    visible_keys: dict[str, str] = {}
+    if row.kind != SubmissionKind.PREDICTIONS:  # a prediction file is scored against the solution alone
+        challenge = session.get(Challenge, row.challenge_id)
+        assert challenge is not None  # the foreign key keeps it
+        data_keys, visible_keys = run_data_keys(session, challenge)
     task = ScoringTask(
-        submission_id=submission.id, run_token=token, kind=submission.kind.value,
-        file_key=submission.file_key, filename=submission.filename, challenge_id=challenge.id,
-        challenge_version=challenge.version, scoring_spec=dict(challenge.scoring_spec),
-        solution_key=challenge.solution_key, rules=dict(challenge.rules or {}), data_keys=data_keys,
-        visible_data_keys=visible_keys,
+        submission_id=submission_id, run_token=token, kind=row.kind.value,
+        file_key=row.file_key, filename=row.filename, challenge_id=row.challenge_id,
+        challenge_version=row.version, scoring_spec=dict(row.scoring_spec), solution_key=row.solution_key,
+        rules=dict(row.rules or {}), data_keys=data_keys, visible_data_keys=visible_keys,
+        attempt=row.attempts, queue_wait_s=queue_wait_s,
     )
-    session.commit()
+    if commit:
+        session.commit()
     return task
 
 

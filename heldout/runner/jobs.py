@@ -7,7 +7,6 @@ import logging
 import time
 
 from rq import get_current_job
-from sqlalchemy import select
 
 from heldout.db import session_scope
 from heldout.leaderboard.best import refresh_team_best
@@ -37,19 +36,17 @@ def score_submission(submission_id: int) -> str:
 
 def _score_submission(submission_id: int) -> str:
     context = current_context()
-    with session_scope(context.sessions) as session:
-        task = claim_submission(session, submission_id)
+    with session_scope(context.sessions) as session:  # the claim and the worker's row: one transaction
+        task = claim_submission(session, submission_id, commit=False)
         if task is not None:
-            queue_wait_s, attempt = session.execute(
-                select(Submission.queue_wait_s, Submission.attempts).where(Submission.id == submission_id)).one()
             registry.job_started(session, context.worker_name, submission_id)
     if task is None:
         log.info("submission %s is not queued; nothing to do", submission_id)
         return "skipped"
     with log_context(challenge_id=task.challenge_id):
-        log.info("submission %s started (attempt %s, %.2fs in the queue)", submission_id, attempt,
-                 queue_wait_s or 0.0, extra={"attempt": attempt, "queue_wait_s": queue_wait_s})
-        return _run_claimed(context, task, queue_wait_s)
+        log.info("submission %s started (attempt %s, %.2fs in the queue)", submission_id, task.attempt,
+                 task.queue_wait_s or 0.0, extra={"attempt": task.attempt, "queue_wait_s": task.queue_wait_s})
+        return _run_claimed(context, task, task.queue_wait_s)
 
 
 def _run_claimed(context, task, queue_wait_s: float | None) -> str:  # noqa: ANN001

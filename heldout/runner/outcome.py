@@ -23,6 +23,8 @@ class ScoringTask:
     rules: dict
     data_keys: dict[str, str] = field(default_factory=dict)  # the hidden run's /data
     visible_data_keys: dict[str, str] = field(default_factory=dict)  # the visible run's /data: learner downloads
+    attempt: int = 1  # which run of the submission this is (retries and rescores count)
+    queue_wait_s: float | None = None  # from entering the queue to this claim
 
 
 @dataclass
