@@ -89,9 +89,18 @@ def pytest_collection_modifyitems(config, items) -> None:  # noqa: ANN001
                 item._id = coerce_node_id(f"{item.nodeid}@docker")
 
 
+# Phase timings a test attaches as the user property "phase_timings" = (title, [(phase, seconds), ...]): figures,
+# never pass/fail, printed at the end of the run. A report's properties reach the process that prints, with or
+# without pytest-xdist (tests/deploy/test_compose.py).
+_phase_timings: dict[str, tuple[str, list]] = {}
+
+
 def pytest_runtest_logreport(report) -> None:  # noqa: ANN001
     if report.skipped:
         _skipped.append(report.nodeid)
+    for name, value in getattr(report, "user_properties", ()):
+        if name == "phase_timings" and value[1]:
+            _phase_timings[report.nodeid.split("@")[0]] = (value[0], [tuple(p) for p in value[1]])
 
 
 def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
@@ -100,6 +109,10 @@ def pytest_sessionfinish(session, exitstatus) -> None:  # noqa: ANN001
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001
+    for title, phases in _phase_timings.values():
+        terminalreporter.write_sep("-", f"{title}: {sum(seconds for _, seconds in phases):.0f} s")
+        for phase, seconds in phases:
+            terminalreporter.write_line(f"  {seconds:6.1f} s  {phase}")
     if STRICT and _skipped:
         terminalreporter.write_line(f"STRICT: {len(_skipped)} test(s) were skipped; skips fail the run in CI:", red=True)
         for nodeid in _skipped[:20]:
