@@ -45,7 +45,14 @@ from tests.bundles import perfect_predictions, write_code_bundle, write_tiny_bun
 
 ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS = "redis://127.0.0.1:6379/13"
-COPY_PREDICT = b"import shutil\nshutil.copyfile('/data/answers.csv', '/output/submission.csv')\n"
+# The hidden run copies the answers; the visible run, which sees only the public example, writes its rows.
+COPY_PREDICT = b"""import csv, os, shutil
+if os.path.exists('/data/answers.csv'):
+    shutil.copyfile('/data/answers.csv', '/output/submission.csv')
+else:
+    rows = list(csv.reader(open('/data/test.csv')))[1:]
+    open('/output/submission.csv', 'w').write('id,y\\n' + ''.join(f'{r[0]},0\\n' for r in rows))
+"""
 
 
 
@@ -79,11 +86,19 @@ class Bench:
 
     def _code_bundle(self) -> Path:
         code = write_code_bundle(self.tmp / "code", "bench-code")
-        # The code challenge mounts the answers so a copying predict.py is a valid submission.
+        # The code challenge mounts the answers so a copying predict.py is a valid submission; the visible run
+        # gets answers for the public example's rows, a learner download as every stand-in is.
         (code / "answers.csv").write_bytes(perfect_predictions(code))
-        (code / "challenge.yaml").write_text((code / "challenge.yaml").read_text()
-                                             .replace("daily_submission_limit: 20", "daily_submission_limit: 100000")
-                                             .replace("      train.csv: train.csv", "      answers.csv: answers.csv"))
+        example_ids = [line.split(",")[0] for line in (code / "example_test.csv").read_text().splitlines()[1:]]
+        (code / "example_answers.csv").write_text("id,y\n" + "".join(f"{i},0.0\n" for i in example_ids))
+        (code / "challenge.yaml").write_text(
+            (code / "challenge.yaml").read_text()
+            .replace("daily_submission_limit: 20", "daily_submission_limit: 100000")
+            .replace("      train.csv: train.csv", "      answers.csv: answers.csv")
+            .replace("      test.csv: example_test.csv",
+                     "      test.csv: example_test.csv\n      answers.csv: example_answers.csv")
+            .replace("files: [train.csv, example_test.csv,",
+                     "files: [train.csv, example_test.csv, example_answers.csv,"))
         return code
 
     def submit(self, slug: str, content: bytes, filename: str) -> int:

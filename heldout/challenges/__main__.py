@@ -25,6 +25,7 @@ _STARTED = time.perf_counter()
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
+from functools import lru_cache  # noqa: E402
 
 from .errors import SubmissionError  # noqa: E402
 from .result_file import EXIT_INTERNAL, EXIT_OK, EXIT_SUBMISSION, report  # noqa: E402,F401
@@ -44,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_INTERNAL)
 
 
+@lru_cache(maxsize=1)  # a warm scorer's children share the one its server built (runner/sandbox/_warm_server.py)
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m heldout.challenges", description="Check or score a submission.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -57,11 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(args) -> dict:
+def _run(args, solution_reader) -> dict:  # noqa: ANN001
     timings = {"import_s": round(_IMPORT_S, 6)}
     started = time.perf_counter()
     spec = ScoringSpec.read(args.spec)
-    solution = read_solution(args.solution, spec) if args.solution else None
+    solution = solution_reader(args.solution, spec) if args.solution else None
     submission = read_submission(args.submission, spec, solution.ids if solution else None)
     timings["read_s"] = round(time.perf_counter() - started, 6)
     if args.command == "check":
@@ -73,9 +75,11 @@ def _run(args) -> dict:
     return {"ok": True, **result.to_dict(), "timings": timings}
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, solution_reader=read_solution) -> int:  # noqa: ANN001
+    """``solution_reader``: how the solution is read (the warm scorer's children get one already read:
+    heldout.challenges.solution_cache)."""
     args = _parser().parse_args(argv)
-    return report(lambda: _run(args), args.out, prog="heldout.challenges",
+    return report(lambda: _run(args, solution_reader), args.out, prog="heldout.challenges",
                   participant_fault=lambda exc: exc if isinstance(exc, SubmissionError) else None)
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from heldout.challenges.bundle import load_bundle
 from heldout.models import SubmissionStatus
@@ -24,6 +23,7 @@ from heldout.runner.outcome import ScoringTask
 from heldout.runner.sandbox.base import Limits
 from heldout.runner.sandbox.warm import SERVER_MEMORY_BYTES, WARM_LABEL, ScoreFiles, WarmSandboxLost, WarmScorer
 from heldout.storage import LocalStorage
+from tests.malformed import malformed_files
 
 pytestmark = pytest.mark.docker
 
@@ -145,9 +145,7 @@ def test_a_file_that_makes_the_child_hang_is_stopped_at_its_time_limit(warm, sto
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.binary(max_size=300) | st.lists(st.sampled_from(list('0123456789.,-+e"\n\r \tidyUsagenaNIf')
-                                                          + ["\ufeff", "\x00", "é"]), max_size=200)
-       .map(lambda chars: "".join(chars).encode()))
+@given(malformed_files(GOOD))
 def test_malformed_files_each_fail_only_themselves(warm, storage, data):
     scored = warm_score(warm, storage, data, "malformed", limits=SCORER_LIMITS)
     assert scored.run.limit_hit is None
@@ -211,10 +209,13 @@ def test_the_scorer_sandbox_is_recycled_after_max_uses_and_when_the_image_change
         scorer.close()
 
 
-def test_files_outside_the_mounted_roots_are_left_to_a_fresh_sandbox(warm, tmp_path):
+def test_files_outside_the_mounted_roots_are_left_to_a_fresh_sandbox_and_the_worker_says_so_once(warm, tmp_path,
+                                                                                                   caplog):
     (tmp_path / "s.csv").write_bytes(GOOD)
-    assert warm.score(ScoreFiles(spec=SPEC, submission=tmp_path / "s.csv", solution=tmp_path / "s.csv"),
-                      TIGHT) is None
+    files = ScoreFiles(spec=SPEC, submission=tmp_path / "s.csv", solution=tmp_path / "s.csv")
+    assert warm.score(files, TIGHT) is None and warm.score(files, TIGHT) is None
+    said = [r.getMessage() for r in caplog.records if "warm scorer cannot read" in r.getMessage()]
+    assert len(said) == 1 and "chmod o+rx" in said[0] and str(tmp_path / "s.csv") in said[0]
 
 
 def test_the_scorer_sandbox_keeps_the_sandbox_contract(warm, storage, docker_sandbox):

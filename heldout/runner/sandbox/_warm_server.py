@@ -6,7 +6,8 @@ JSON line per submission on stdin: it forks a **child** with its own resource
 limits (address space, CPU time, file size, open files, no core), its own
 directory on the container's tmpfs and a wall-clock limit; the child runs
 exactly what ``python -m heldout.challenges score`` runs and writes its result
-file there; the server answers one JSON line on stdout, shaped like the
+file there (each solution is read once, by the server, and inherited by the children: see
+``heldout.challenges.solution_cache``); the server answers one JSON line on stdout, shaped like the
 supervisor's header (so the host reads it with the same code), plus the result
 file. Whatever the child does (crash, MemoryError, hang), only its own
 submission fails: it is killed, its directory removed, and the next request
@@ -27,6 +28,9 @@ import sys
 import time
 
 RESULT_MAX = 1 << 20
+# Each child's directory goes here: the container's own tmpfs, or the directory named by the first argument
+# (a test runs the server outside a container: python3 -c SOURCE DIRECTORY).
+WORK_ROOT = sys.argv[1] if len(sys.argv) > 1 else "/tmp"
 
 
 def _nondumpable():
@@ -100,7 +104,7 @@ def _read_result(path):
     return data if isinstance(data, dict) else None
 
 
-def _child(req, workdir, score_main, base_vm):
+def _child(req, workdir, score_main, base_vm, solution_reader):
     """In the forked child: limits, its own directory, then the scorer's own entry point. Never returns."""
     code = 1
     try:
@@ -137,7 +141,8 @@ def _child(req, workdir, score_main, base_vm):
         with open(spec_path, "w") as f:
             json.dump(req["spec"], f)
         code = score_main(["score", "--spec", spec_path, "--submission", req["submission"],
-                           "--solution", req["solution"], "--out", os.path.join(workdir, "score.json")])
+                           "--solution", req["solution"], "--out", os.path.join(workdir, "score.json")],
+                          solution_reader=solution_reader)
         sys.stdout.flush()
         sys.stderr.flush()
     except SystemExit as exc:
@@ -171,13 +176,39 @@ def _wait(pid, timeout, stdin_fd):
             os.close(pidfd)
 
 
-def serve(score_main, import_s):
+def _rehearse(score_main):
+    """Score one tiny gzip-compressed file here, before any child: what the scorer imports on first use (NumPy's
+    random and masked arrays, gzip, ...) is then inherited by every child instead of imported by each (~30 ms)."""
+    import contextlib
+    import gzip
+
+    workdir = os.path.join(WORK_ROOT, "rehearsal")
+    os.mkdir(workdir, 0o700)
+    try:
+        paths = {name: os.path.join(workdir, name) for name in ("spec.json", "solution.csv", "submission.csv.gz")}
+        with open(paths["spec.json"], "w") as f:
+            json.dump({"metric": "rmse", "id_dtype": "int", "target_columns": ["y"]}, f)
+        with open(paths["solution.csv"], "w") as f:
+            f.write("id,y,Usage\n1,1.0,Public\n2,2.0,Private\n3,3.0,Public\n4,4.0,Private\n")
+        with open(paths["submission.csv.gz"], "wb") as f:
+            f.write(gzip.compress(b"id,y\n1,1.5\n2,2.0\n3,3.0\n4,4.5\n"))
+        with contextlib.redirect_stdout(sys.stderr):  # stdout is the worker's channel
+            return score_main(["score", "--spec", paths["spec.json"], "--submission", paths["submission.csv.gz"],
+                               "--solution", paths["solution.csv"], "--out", os.path.join(workdir, "score.json")])
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def serve(score_main, import_s, solutions):
     out = sys.stdout.buffer
     stdin_fd = sys.stdin.fileno()
     hidden = _nondumpable()
-    out.write((json.dumps({"ready": True, "import_s": round(import_s, 6), "nondumpable": hidden}) + "\n").encode())
+    started = time.perf_counter()
+    rehearsed = _rehearse(score_main)
+    out.write((json.dumps({"ready": True, "import_s": round(import_s, 6), "nondumpable": hidden,
+                           "rehearsal": {"exit": rehearsed, "s": round(time.perf_counter() - started, 6)}})
+               + "\n").encode())
     out.flush()
-    base_vm = _vm_size()
     n = 0
     buf = b""
     while True:
@@ -189,13 +220,17 @@ def serve(score_main, import_s):
         line, buf = buf.split(b"\n", 1)
         req = json.loads(line)
         n += 1
-        workdir = "/tmp/c%d" % n
+        workdir = os.path.join(WORK_ROOT, "c%d" % n)
         os.mkdir(workdir, 0o700)
-        before = _cgroup_counters()
         start = time.monotonic()
+        # The solution, read here once and inherited by this and every later child for it (a file that does
+        # not read is left to the child, which reports it as before). Counted in the submission's time.
+        solutions.load(req["solution"], req["spec"])
+        before = _cgroup_counters()
+        base_vm = _vm_size()  # what the child shares with the server, the solutions read so far included
         pid = os.fork()
         if pid == 0:
-            _child(req, workdir, score_main, base_vm)
+            _child(req, workdir, score_main, base_vm, solutions.reader_for(req["spec"]))
         status, ru, timed_out, aborted = _wait(pid, float(req["timeout"]), stdin_fd)
         end = time.monotonic()
         if status is None:
@@ -239,9 +274,10 @@ if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     _t0 = time.perf_counter()
     from heldout.challenges.__main__ import main as _score_main  # the scorer, imported once for every child
+    from heldout.challenges.solution_cache import SolutionCache
 
     try:
-        _code = serve(_score_main, time.perf_counter() - _t0)
+        _code = serve(_score_main, time.perf_counter() - _t0, SolutionCache())
     except BrokenPipeError:
         _code = 5
     try:

@@ -87,6 +87,15 @@ class Scorer(Protocol):
     def close(self) -> None: ...
 
 
+def request_line(n: int, spec: dict, submission: str, solution: str, limits: Limits) -> bytes:
+    """The server's request for one file (paths as the server sees them): what to score, and the child's limits."""
+    request = {"id": n, "spec": spec, "submission": submission, "solution": solution,
+               "timeout": float(limits.timeout_s), "memory": int(limits.memory_bytes),
+               "fsize": int(limits.file_size_bytes), "nofile": int(limits.open_files),
+               "cap": int(limits.output_cap_bytes)}
+    return (json.dumps(request) + "\n").encode()
+
+
 def should_recycle(uses: int, max_uses: int, limit_hit: str | None, generation_changed: bool) -> bool:
     """Whether the scorer sandbox is replaced before the next file.
 
@@ -127,6 +136,7 @@ class WarmScorer:
         self._live: _Live | None = None
         self._lock = threading.Lock()
         self.started = 0  # how many scorer sandboxes this scorer has started (tests, bench)
+        self._said_unseen = False
 
     # -- the host's view of paths -----------------------------------------
     def container_path(self, host: Path) -> str | None:
@@ -144,15 +154,13 @@ class WarmScorer:
     def score(self, files: ScoreFiles, limits: Limits) -> WarmScore | None:
         submission, solution = self.container_path(files.submission), self.container_path(files.solution)
         if submission is None or solution is None or not self.roots:
+            self._say_unseen(files.solution if solution is None else files.submission)
             return None
         with self._lock:
             live = self._ensure(limits)
-            request = {"id": live.uses + 1, "spec": files.spec, "submission": submission, "solution": solution,
-                       "timeout": float(limits.timeout_s), "memory": int(limits.memory_bytes),
-                       "fsize": int(limits.file_size_bytes), "nofile": int(limits.open_files),
-                       "cap": int(limits.output_cap_bytes)}
+            request = request_line(live.uses + 1, files.spec, submission, solution, limits)
             try:
-                live.sock.sendall((json.dumps(request) + "\n").encode())  # type: ignore[attr-defined]
+                live.sock.sendall(request)  # type: ignore[attr-defined]
                 answer = self._read_line(live, time.monotonic() + limits.timeout_s + GRACE_S)
             except (OSError, TimeoutError, proto.ProtocolError) as exc:
                 self._recycle()
@@ -172,6 +180,16 @@ class WarmScorer:
     def close(self) -> None:
         with self._lock:
             self._recycle()
+
+    def _say_unseen(self, path: Path) -> None:
+        """Once per worker: a file the scorer sandbox cannot read is scored in a fresh sandbox, ~10x slower."""
+        if self._said_unseen:
+            return
+        self._said_unseen = True
+        log.warning("the warm scorer cannot read %s (outside %s, or not readable by the sandbox's user, uid 10001): "
+                    "such files are scored in fresh sandboxes, about ten times slower; make the data directory "
+                    "readable by others (chmod o+rx on each directory, o+r on the files)", path,
+                    ", ".join(map(str, self.roots)) or "no mounted directory")
 
     # -- lifecycle -------------------------------------------------------------
     def _ensure(self, limits: Limits) -> _Live:
