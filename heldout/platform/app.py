@@ -12,7 +12,7 @@ from heldout.db import make_engine, make_session_factory
 from heldout.leaderboard.modes import BoardMode
 from heldout.models import LeaderboardMode
 from heldout.platform.context import Services, close_db, csrf, login_manager
-from heldout.platform.markdown import render_markdown
+from heldout.platform.markdown import render_learner_markdown, render_markdown
 from heldout.runner.queue import connect_redis, scoring_queue
 from heldout.storage import make_storage
 
@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None, *, redis: Redis | None = None) 
     app.jinja_env.filters["score"] = _format_score
     app.jinja_env.filters["filesize"] = _format_size
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["learner_markdown"] = render_learner_markdown
     # Decimals a challenge's board prints its public scores with (fewer on rounded and ladder boards).
     app.jinja_env.filters["board_precision"] = lambda challenge: BoardMode.of(challenge).precision
     # Templates compare a board's mode with the Enum's members, never with a bare string.

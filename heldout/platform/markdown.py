@@ -28,7 +28,26 @@ def _markdown(text: str) -> str:
 
 
 def render_markdown(text: str) -> Markup:
+    """An organizer's Markdown (descriptions, the organizer's write-up): images may come from other sites."""
+    return _render(text, None)
+
+
+def render_learner_markdown(text: str) -> Markup:
+    """A learner's Markdown (a team's write-up), read by everyone in the challenge: images only from this site.
+
+    An image from elsewhere would tell that site the address of every reader (a tracking pixel); its ``src`` is
+    dropped and its alt text stays. Links are kept: a reader follows one only by choice."""
+    return _render(text, _site_images_only)
+
+
+def _site_images_only(element: str, attribute: str, value: str) -> str | None:
+    if element == "img" and attribute == "src" and not (value.startswith("/") and value[1:2] not in ("/", "\\")):
+        return None
+    return value
+
+
+def _render(text: str, attribute_filter) -> Markup:  # noqa: ANN001
     html = render_with_math(text or "", _markdown)
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-                      link_rel="noopener noreferrer nofollow")
+                      link_rel="noopener noreferrer nofollow", attribute_filter=attribute_filter)
     return Markup(clean)  # noqa: S704 - cleaned by nh3 just above

@@ -107,6 +107,22 @@ def test_the_challenge_page_shows_write_ups_sanitized_only_after_the_reveal(app,
         (1, "team-grace", "[click](javascript:alert(1)) **bold move**")]
 
 
+def test_a_team_write_up_shows_images_only_from_this_site_so_none_can_track_its_readers(app, client, auth):
+    with app.extensions["heldout"].sessions() as s:
+        challenge, people = _race(s)
+        challenge.ends_at = utcnow() - timedelta(seconds=1)
+        writeups.set_team_writeup(s, challenge, people["grace"], (
+            "![pixel](https://tracker.example/p.png?reader=1) ![slashes](//tracker.example/q.png) "
+            "![backslash](/\\tracker.example/r.png) ![chart](/static/favicon.svg) [notebook](https://example.org/nb)"))
+        s.commit()
+    auth.register("reader")
+    page = client.get("/c/race").get_data(as_text=True)
+    writeup = page[page.index('id="writeup-team-'):]
+    assert "tracker.example" not in writeup
+    assert '<img alt="pixel">' in writeup and 'src="/static/favicon.svg"' in writeup
+    assert 'href="https://example.org/nb"' in writeup  # a link loads nothing until a reader follows it
+
+
 def test_a_team_writes_its_write_up_on_its_team_page(app, client):
     with app.extensions["heldout"].sessions() as s:
         _race(s)
