@@ -33,6 +33,13 @@ CALIBRATION_BINS = 10
 RESIDUAL_BINS = 20
 HISTOGRAM_BINS = 20
 MIN_ROWS_PER_BIN = 10
+# Kinds of challenge that never get diagnostics, and what a learner reads where the charts would be.
+NONE_FOR_KIND = {
+    "clustering": "No charts on a clustering challenge: cluster numbers are names, not classes, so a confusion "
+                  "matrix of them would mean nothing. The score compares your grouping with the true one as a whole.",
+    "ranking": "No charts on a ranking challenge: each query's list is scored as a whole, so there is no prediction "
+               "per row to chart.",
+}
 
 
 def public_diagnostics(inputs, input_kind: str, task_type: str, public: np.ndarray) -> dict | None:
@@ -40,7 +47,7 @@ def public_diagnostics(inputs, input_kind: str, task_type: str, public: np.ndarr
 
     ``inputs`` is a :class:`~heldout.challenges.scoring.MetricInputs`.
     """
-    if not public.any() or task_type in ("reinforcement", "clustering", "ranking"):
+    if not public.any() or task_type == "reinforcement" or task_type in NONE_FOR_KIND:
         return None
     y_true, y_pred = inputs.y_true, inputs.y_pred
     if y_true is None or y_pred is None:

@@ -314,6 +314,20 @@ def test_rounded_and_ladder_boards_hide_diagnostics_that_would_give_back_the_exa
     assert client.get(f"/submissions/{sid}/status").get_json()["diagnostics"] is None
 
 
+def test_a_clustering_submission_says_why_it_has_no_charts_where_they_would_be(client, auth, app, tiny):
+    auth.register()
+    location = _submit(client, "tiny-regression", perfect_predictions(tiny)).location
+    sid = int(location.rsplit("/", 1)[1])
+    _set(app, sid, status=SubmissionStatus.SCORED, public_score=0.5, diagnostics=None)
+    assert 'id="diagnostics' not in client.get(location).get_data(as_text=True)  # a regression scored before charts
+    with _services(app).sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == "tiny-regression"))
+        challenge.scoring_spec = {**challenge.scoring_spec, "task_type": "clustering"}
+        s.commit()
+    page = client.get(location).get_data(as_text=True)
+    assert re.search(r'id="diagnostics-none">No charts on a clustering challenge: cluster numbers are names', page)
+
+
 def test_a_ladder_board_tells_each_submission_only_the_ladders_value_everywhere(client, auth, app, tiny):
     auth.register()
     with _services(app).sessions() as s:

@@ -15,6 +15,7 @@ from rq import Queue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from heldout.challenges.diagnostics import NONE_FOR_KIND
 from heldout.challenges.upload import clean_filename
 from heldout.leaderboard.hosts import is_host
 from heldout.leaderboard.late import is_late
@@ -191,6 +192,15 @@ def queue_position(session: Session, submission: Submission) -> int | None:
 def learner_logs(submission: Submission) -> str | None:
     """The logs the submitting team may read (the submission page and the API show the same)."""
     return submission.logs or None
+
+
+def diagnostics_note(submission: Submission) -> str | None:
+    """Why a scored submission on a classic board has no diagnostics, for the kinds of challenge that never get
+    them (heldout.challenges.diagnostics.NONE_FOR_KIND); None otherwise."""
+    if submission.status != SubmissionStatus.SCORED or submission.diagnostics \
+            or BoardMode.of(submission.challenge).name is not LeaderboardMode.CLASSIC:
+        return None
+    return NONE_FOR_KIND.get(str((submission.challenge.scoring_spec or {}).get("task_type")))
 
 
 def visible_diagnostics(submission: Submission) -> dict | None:

@@ -112,6 +112,7 @@ def show(submission_id: int):  # noqa: ANN201
                            position=submissions.queue_position(db(), submission),
                            private_visible=leaderboards.private_visible(submission.challenge),
                            diagnostics=submissions.visible_diagnostics(submission),
+                           diagnostics_note=submissions.diagnostics_note(submission),
                            public_score=released_public_scores(db(), [submission])[submission.id],
                            shows_interval=BoardMode.of(submission.challenge).shows_interval,
                            log_chars=LOG_CHARS_SHOWN)
