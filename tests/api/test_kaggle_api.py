@@ -23,7 +23,7 @@ from kagglesdk.competitions.types.competition_api_service import (
 from kagglesdk.competitions.types.submission_status import SubmissionStatus
 from sqlalchemy import select
 
-from heldout.models import Challenge, utcnow
+from heldout.models import Challenge, ChallengeExtension, User, utcnow
 from tests.api.conftest import SLUG
 from tests.bundles import perfect_predictions
 
@@ -216,6 +216,28 @@ def test_a_closed_window_is_refused_before_the_upload(client, svc, tiny, ada, ch
     response = _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"})
     assert response.status_code == code and response.get_json()["reason"] == reason
     assert "for submissions at" in response.get_json()["message"]
+
+
+def test_a_member_on_an_extension_sees_their_own_deadline_and_may_still_submit(client, svc, tiny, ada, grace):
+    extended = utcnow() + timedelta(days=1)
+    with svc.sessions() as s:
+        challenge = s.scalar(select(Challenge).where(Challenge.slug == SLUG))
+        challenge.ends_at, challenge.late_submissions, challenge.extended_until = \
+            utcnow() - timedelta(days=1), False, extended
+        ada_id = s.scalar(select(User.id).where(User.username == "ada"))
+        s.add(ChallengeExtension(challenge_id=challenge.id, user_id=ada_id, ends_at=extended))
+        s.commit()
+    for learner, disabled in ((ada, False), (grace, True)):
+        listed = _call(client, learner, "ListCompetitions", {"page": 1, "pageSize": 20}).get_json()["competitions"]
+        one = _call(client, learner, "GetCompetition", {"competitionName": SLUG}).get_json()
+        for competition in (listed[0], one):
+            assert competition["submissionsDisabled"] is disabled
+            assert competition["deadline"].startswith(extended.strftime("%Y-%m-%dT%H:%M") if learner is ada
+                                                      else (extended - timedelta(days=2)).strftime("%Y-%m-%d"))
+    assert _call(client, ada, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"}).status_code \
+        == 200
+    assert _call(client, grace, "StartSubmissionUpload", {"competitionName": SLUG, "fileName": "p.csv"}).status_code \
+        == 403
 
 
 def test_over_quota_is_400_with_the_limit_and_the_reset_time(client, svc, tiny, ada):

@@ -53,8 +53,11 @@ def takes_late_submissions(challenge: Challenge, now: datetime) -> bool:
     return phase_of(challenge, now) == Phase.CLOSED and bool(challenge.late_submissions)
 
 
-def takes_submissions(challenge: Challenge, now: datetime) -> bool:
-    return phase_of(challenge, now) == Phase.ACTIVE or takes_late_submissions(challenge, now)
+def takes_submissions(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> bool:
+    """Whether a submission made now is taken (on time or late); ``ends_at`` as for :func:`phase_of`: the end that
+    applies to the submitter (services.extensions.counting_end), when it is not the challenge's own."""
+    phase = phase_of(challenge, now, ends_at)
+    return phase == Phase.ACTIVE or (phase == Phase.CLOSED and bool(challenge.late_submissions))
 
 
 def describe_wait(delta: timedelta) -> str:

@@ -28,10 +28,10 @@ from flask import Blueprint, Response, jsonify, redirect, request, url_for
 
 from heldout.leaderboard.modes import BoardMode
 from heldout.leaderboard.released import released_public_scores
-from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, utcnow
+from heldout.models import Challenge, Submission, SubmissionKind, SubmissionStatus, User, utcnow
 from heldout.platform.api_errors import answer_in_kaggle_shape
 from heldout.platform.context import api_user, db, services
-from heldout.platform.services import accounts, catalog, leaderboards, profile, submissions, uploads
+from heldout.platform.services import accounts, catalog, extensions, leaderboards, profile, submissions, uploads
 from heldout.platform.services.challenge_pages import takes_submissions
 from heldout.platform.services.challenge_search import ChallengeFilters, paginate, search_challenges
 from heldout.platform.services.errors import ServiceError
@@ -129,17 +129,19 @@ def _score(challenge: Challenge, value: float | None) -> str | None:
     return None if value is None else f"{value:.{BoardMode.of(challenge).precision}f}"
 
 
-def _competition_json(challenge: Challenge, *, team_count: int, entry=None) -> dict:  # noqa: ANN001
+def _competition_json(challenge: Challenge, user: User, *, team_count: int, entry=None) -> dict:  # noqa: ANN001
+    # The end that applies to this learner: an extension moves it (services.extensions), a reveal cuts it short.
+    ends_at = extensions.counting_end(db(), challenge, user)
     return {
         "id": challenge.id, "ref": challenge.slug, "title": challenge.title, "description": challenge.summary,
         "url": url_for("challenges.show", slug=challenge.slug, _external=True),
         "category": "Practice", "reward": "Knowledge", "organizationName": "Heldout", "hostName": "heldout",
-        "deadline": _date(challenge.ends_at), "enabledDate": _date(challenge.starts_at),
+        "deadline": _date(ends_at), "enabledDate": _date(challenge.starts_at),
         "dateCreated": _date(challenge.created_at), "teamCount": team_count,
         "userHasEntered": entry is not None, "userRank": entry.rank if entry is not None else None,
         "maxDailySubmissions": challenge.daily_limit, "maxTeamSize": challenge.max_team_size,
         "evaluationMetric": challenge.metric, "isKernelsSubmissionsOnly": challenge.kind == SubmissionKind.CODE,
-        "submissionsDisabled": not takes_submissions(challenge, utcnow()),
+        "submissionsDisabled": not takes_submissions(challenge, utcnow(), ends_at),
     }
 
 
@@ -176,7 +178,7 @@ def list_competitions():  # noqa: ANN201
     page = search_challenges(db(), user, ChallengeFilters(search=_str(body, "search") or None), page=number,
                              per_page=size)
     entries = {entry.challenge.id: entry for entry in profile.entries(db(), user)}
-    return jsonify({"competitions": [_competition_json(card.challenge, team_count=card.team_count,
+    return jsonify({"competitions": [_competition_json(card.challenge, user, team_count=card.team_count,
                                                        entry=entries.get(card.challenge.id))
                                      for card in page.items],
                     "nextPageToken": _next_token(page)})
@@ -185,7 +187,7 @@ def list_competitions():  # noqa: ANN201
 @bp.post(COMPETITIONS + "/GetCompetition")
 def get_competition():  # noqa: ANN201
     challenge = _competition(_body())
-    return jsonify(_competition_json(challenge, team_count=0))
+    return jsonify(_competition_json(challenge, api_user(required=True), team_count=0))
 
 
 @bp.post(COMPETITIONS + "/ListDataFiles")
