@@ -32,9 +32,18 @@ BASE_ENV = {
 }
 
 
+IN_SANDBOX_PATH = Path(__file__).with_name("_in_sandbox.py")
+
+
+@lru_cache(maxsize=1)
+def in_sandbox_source() -> str:
+    """The helpers the supervisor and the warm scorer's server share, put in front of each one's own source."""
+    return IN_SANDBOX_PATH.read_text()
+
+
 @lru_cache(maxsize=1)
 def supervisor_source() -> str:
-    return SUPERVISOR_PATH.read_text()
+    return in_sandbox_source() + "\n\n" + SUPERVISOR_PATH.read_text()
 
 
 def validate_request(request: RunRequest) -> None:

@@ -1,6 +1,6 @@
 """In-sandbox supervisor: runs *inside* the container (or bwrap) as PID 1.
 
-This file is passed verbatim to ``python3 -I -S -c`` by the backends, so it
+This file is passed to ``python3 -I -S -c`` by the backends (after ``_in_sandbox.py``), so it
 must only use the standard library, stay importable on Python 3.9+, and not
 import anything from ``heldout``. It is trusted code running beside untrusted
 code, under the same uid, so:
@@ -31,42 +31,8 @@ import sys
 import time
 
 CHUNK = 65536
-
-
-def _nondumpable():
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-    except Exception:  # noqa: BLE001  # pragma: no cover - best effort, reported in the header
-        return False
-    return True
-
-
-def _read_int(path, key=None):
-    try:
-        with open(path) as f:
-            if key is None:
-                return int(f.read().split()[0])
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[0] == key:
-                    return int(parts[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_counters():
-    """(oom_kills, pids_max_events, peak_memory) of our own cgroup, v1 or v2."""
-    v1 = "/sys/fs/cgroup/memory/memory.oom_control"
-    if os.path.exists(v1):
-        return (_read_int(v1, "oom_kill"),
-                _read_int("/sys/fs/cgroup/pids/pids.events", "max"),
-                _read_int("/sys/fs/cgroup/memory/memory.max_usage_in_bytes"))
-    return (_read_int("/sys/fs/cgroup/memory.events", "oom_kill"),
-            _read_int("/sys/fs/cgroup/pids.events", "max"),
-            _read_int("/sys/fs/cgroup/memory.peak"))
+# Defined by _in_sandbox.py, whose source comes first in the text python3 -c runs (_protocol.in_sandbox_source).
+nondumpable, cgroup_counters = _nondumpable, _cgroup_counters  # type: ignore[name-defined]  # noqa: F821
 
 
 class Capture:
@@ -232,7 +198,7 @@ def _emit_output_dir(root, max_bytes, max_files, out):
 def main():
     t_boot = time.monotonic()
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    hidden = _nondumpable()
+    hidden = nondumpable()
     out = sys.stdout.buffer
     line = sys.stdin.buffer.readline(4 << 20)
     if not line.strip():
@@ -243,7 +209,7 @@ def main():
     kill_total = int(req.get("kill_total", 1 << 28))
     timeout = float(req.get("timeout", 60))
     use_cgroup = bool(req.get("cgroup"))
-    before = _cgroup_counters() if use_cgroup else (None, None, None)
+    before = cgroup_counters() if use_cgroup else (None, None, None)
 
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
@@ -332,7 +298,7 @@ def main():
     if aborted:
         return 4
 
-    after = _cgroup_counters() if use_cgroup else (None, None, None)
+    after = cgroup_counters() if use_cgroup else (None, None, None)
     status = status_box["status"]
     exit_code = sig = None
     if status is not None:

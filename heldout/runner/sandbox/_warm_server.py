@@ -1,6 +1,6 @@
 """The warm scorer's server: runs *inside* a long-lived scorer container as PID 1.
 
-Passed verbatim to ``python3 -c`` by ``warm.py`` (never imported on the host).
+Passed to ``python3 -c`` by ``warm.py``, after ``_in_sandbox.py`` (never imported on the host).
 It imports Heldout's scorer once, says ``{"ready": true}``, then serves one
 JSON line per submission on stdin: it forks a **child** with its own resource
 limits (address space, CPU time, file size, open files, no core), its own
@@ -28,41 +28,11 @@ import sys
 import time
 
 RESULT_MAX = 1 << 20
+# Defined by _in_sandbox.py, whose source comes first in the text python3 -c runs (_protocol.in_sandbox_source).
+nondumpable, cgroup_counters = _nondumpable, _cgroup_counters  # type: ignore[name-defined]  # noqa: F821
 # Each child's directory goes here: the container's own tmpfs, or the directory named by the first argument
 # (a test runs the server outside a container: python3 -c SOURCE DIRECTORY).
 WORK_ROOT = sys.argv[1] if len(sys.argv) > 1 else "/tmp"
-
-
-def _nondumpable():
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
-    except Exception:  # noqa: BLE001  # pragma: no cover - best effort
-        return False
-    return True
-
-
-def _read_int(path, key=None):
-    try:
-        with open(path) as f:
-            if key is None:
-                return int(f.read().split()[0])
-            for line in f:
-                parts = line.split()
-                if len(parts) == 2 and parts[0] == key:
-                    return int(parts[1])
-    except (OSError, ValueError, IndexError):
-        return None
-    return None
-
-
-def _cgroup_counters():
-    """(oom_kills, pids_max_events) of the container's cgroup, v1 or v2."""
-    v1 = "/sys/fs/cgroup/memory/memory.oom_control"
-    if os.path.exists(v1):
-        return _read_int(v1, "oom_kill"), _read_int("/sys/fs/cgroup/pids/pids.events", "max")
-    return _read_int("/sys/fs/cgroup/memory.events", "oom_kill"), _read_int("/sys/fs/cgroup/pids.events", "max")
 
 
 def _vm_size():
@@ -202,7 +172,7 @@ def _rehearse(score_main):
 def serve(score_main, import_s, solutions):
     out = sys.stdout.buffer
     stdin_fd = sys.stdin.fileno()
-    hidden = _nondumpable()
+    hidden = nondumpable()
     started = time.perf_counter()
     rehearsed = _rehearse(score_main)
     out.write((json.dumps({"ready": True, "import_s": round(import_s, 6), "nondumpable": hidden,
@@ -226,7 +196,7 @@ def serve(score_main, import_s, solutions):
         # The solution, read here once and inherited by this and every later child for it (a file that does
         # not read is left to the child, which reports it as before). Counted in the submission's time.
         solutions.load(req["solution"], req["spec"])
-        before = _cgroup_counters()
+        before = cgroup_counters()
         base_vm = _vm_size()  # what the child shares with the server, the solutions read so far included
         pid = os.fork()
         if pid == 0:
@@ -245,7 +215,7 @@ def serve(score_main, import_s, solutions):
             _, status, ru = os.wait4(pid, 0)
         if aborted:
             return 4
-        after = _cgroup_counters()
+        after = cgroup_counters()
         exit_code = sig = None
         if os.WIFEXITED(status):
             exit_code = os.WEXITSTATUS(status)

@@ -53,7 +53,7 @@ MAX_AGE_S = 3600.0
 
 @lru_cache(maxsize=1)
 def server_source() -> str:
-    return SERVER_PATH.read_text()
+    return proto.in_sandbox_source() + "\n\n" + SERVER_PATH.read_text()
 
 
 class WarmSandboxLost(SandboxError):
