@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,3 +72,27 @@ def check_key(key: str) -> str:
     if not isinstance(key, str) or not _KEY.match(key) or ".." in key.split("/"):
         raise ValueError(f"invalid storage key {key!r}")
     return key
+
+
+class PositionedReader(io.RawIOBase):
+    """A read-only, seekable raw stream over ``_size`` bytes kept elsewhere (database chunks, an S3 object): the
+    position bookkeeping; a subclass sets ``_size`` and ``_pos`` and reads at ``_pos`` in ``readinto``."""
+
+    _size: int
+    _pos: int
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from heldout.models import StoredFile, StoredFileChunk, utcnow
-from heldout.storage.base import CHUNK, FileChanged, TooLarge, check_key
+from heldout.storage.base import CHUNK, FileChanged, PositionedReader, TooLarge, check_key
 from heldout.storage.cache import ContentCache
 
 _files = StoredFile.__table__
@@ -215,7 +215,7 @@ def _delete_files(connection: Connection, where) -> None:  # noqa: ANN001
     connection.execute(delete(_files).where(where))
 
 
-class _ChunkReader(io.RawIOBase):
+class _ChunkReader(PositionedReader):
     """A seekable view of one stored file; each chunk is read when needed, by a short query of its own."""
 
     def __init__(self, engine: Engine, key: str, row):  # noqa: ANN001
@@ -226,22 +226,6 @@ class _ChunkReader(io.RawIOBase):
         self._pos = 0
         self._n: int | None = None
         self._data = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
 
     def readinto(self, buffer) -> int:  # noqa: ANN001
         if self._pos >= self._size:

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from heldout.storage.base import CHUNK, FileChanged, StorageUnavailable, TooLarge, check_key
+from heldout.storage.base import CHUNK, FileChanged, PositionedReader, StorageUnavailable, TooLarge, check_key
 from heldout.storage.cache import ContentCache
 
 if TYPE_CHECKING:
@@ -323,24 +323,10 @@ class _Part:
         return io.BufferedReader(_ViewReader(memoryview(self.buffer)[:self.used]))
 
 
-class _ViewReader(io.RawIOBase):
+class _ViewReader(PositionedReader):
     def __init__(self, view: memoryview):
         super().__init__()
-        self._view, self._pos = view, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: len(self._view)}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
+        self._view, self._pos, self._size = view, 0, len(view)
 
     def readinto(self, buffer) -> int:  # noqa: ANN001
         n = max(0, min(len(buffer), len(self._view) - self._pos))
@@ -382,7 +368,7 @@ class _Upload:
                                                                 UploadId=self.upload_id))
 
 
-class _RangeReader(io.RawIOBase):
+class _RangeReader(PositionedReader):
     """A seekable view of one object, read by ranged GETs (``If-Match`` its ETag), each streamed.
 
     The first GET after a seek asks for ``_FIRST_WINDOW`` bytes and each one that continues a sequential read
@@ -398,22 +384,6 @@ class _RangeReader(io.RawIOBase):
         self._body_pos = -1
         self._body_end = -1  # where the open GET's range ends (exclusive)
         self._window = _FIRST_WINDOW
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
 
     def readinto(self, buffer) -> int:  # noqa: ANN001
         if self._pos >= self._size:
