@@ -3,12 +3,10 @@
 from sqlalchemy import text
 
 from heldout.migrate import upgrade
-from tests.core.test_migration_host_submissions import empty_database  # noqa: F401  (the fixture)
-
-NOW = "2026-01-01 12:00:00+00:00"
+from tests.core.migrations import NOW
 
 
-def test_todays_members_are_numbered_in_the_order_they_joined(empty_database):  # noqa: F811
+def test_todays_members_are_numbered_in_the_order_they_joined(empty_database):
     upgrade(empty_database, "0014")
     with empty_database.begin() as c:
         for uid in range(1, 6):

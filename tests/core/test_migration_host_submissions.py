@@ -1,71 +1,38 @@
 """Upgrading to 0005 marks the submissions today's hosts already made and takes their rows off the public board."""
 
-import uuid
+from sqlalchemy import text
 
-import pytest
-from sqlalchemy import create_engine, text
-
-from heldout.db import make_engine
 from heldout.migrate import upgrade
-from tests.conftest import POSTGRES_ADMIN_URL, require
-
-NOW = "2026-01-01 12:00:00+00:00"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request, tmp_path):  # noqa: ANN201
-    if request.param == "sqlite":
-        yield make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
-        return
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        admin.connect().close()
-    except Exception as exc:  # noqa: BLE001
-        require(False, f"PostgreSQL is not reachable: {exc}")
-    name = f"heldout_migration_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(admin.url.set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}"'))
-    admin.dispose()
-
-
-def _rows(connection, sql, rows):
-    for row in rows:
-        connection.execute(text(sql), row)
-
+from tests.core.migrations import NOW, insert_rows
 
 def test_submissions_of_todays_hosts_become_host_submissions_and_leave_the_board(empty_database):
     upgrade(empty_database, "0004")
     with empty_database.begin() as c:
-        _rows(c, "INSERT INTO users (id, username, password_hash, is_admin, is_organizer, created_at) "
-                 "VALUES (:id, :name, 'x', :admin, false, :now)",
-              [{"id": i, "name": n, "admin": a, "now": NOW}
-               for i, n, a in ((1, "admin", True), (2, "olga", False), (3, "lead", False), (4, "ada", False))])
+        insert_rows(c, "INSERT INTO users (id, username, password_hash, is_admin, is_organizer, created_at) "
+                       "VALUES (:id, :name, 'x', :admin, false, :now)",
+                    [{"id": i, "name": n, "admin": a, "now": NOW}
+                     for i, n, a in ((1, "admin", True), (2, "olga", False), (3, "lead", False), (4, "ada", False))])
         c.execute(text("INSERT INTO study_groups (id, name, slug, lead_id, invite_code, created_at) "
                        "VALUES (1, 'G', 'g', 3, 'code', :now)"), {"now": NOW})
-        _rows(c, "INSERT INTO challenges (id, slug, title, summary, description_md, tags, difficulty, task_type, "
-                 "metric, greater_is_better, display_precision, scoring_spec, rules, kind, status, daily_limit, "
-                 "max_team_size, max_final_submissions, leaderboard_mode, private_revealed, version, content_hash, "
-                 "solution_hash, solution_key, created_at, updated_at, created_by_id, group_id) VALUES (:id, :slug, "
-                 "'T', '', '', '[]', 'beginner', 'regression', 'rmse', false, 5, '{}', '{}', 'predictions', "
-                 "'published', 5, 1, 2, 'classic', false, 1, 'c', 's', 'k', :now, :now, :by, :group)",
-              [{"id": 1, "slug": "published", "by": 2, "group": None, "now": NOW},
-               {"id": 2, "slug": "grouped", "by": 3, "group": 1, "now": NOW}])
+        insert_rows(c, "INSERT INTO challenges (id, slug, title, summary, description_md, tags, difficulty, task_type, "
+                       "metric, greater_is_better, display_precision, scoring_spec, rules, kind, status, daily_limit, "
+                       "max_team_size, max_final_submissions, leaderboard_mode, private_revealed, version, content_hash, "
+                       "solution_hash, solution_key, created_at, updated_at, created_by_id, group_id) VALUES (:id, :slug, "
+                       "'T', '', '', '[]', 'beginner', 'regression', 'rmse', false, 5, '{}', '{}', 'predictions', "
+                       "'published', 5, 1, 2, 'classic', false, 1, 'c', 's', 'k', :now, :now, :by, :group)",
+                    [{"id": 1, "slug": "published", "by": 2, "group": None, "now": NOW},
+                     {"id": 2, "slug": "grouped", "by": 3, "group": 1, "now": NOW}])
         # Team n of challenge c: (id, challenge, user); every user in both challenges.
         teams = [(10 * ch + u, ch, u) for ch in (1, 2) for u in (1, 2, 3, 4)]
-        _rows(c, "INSERT INTO teams (id, challenge_id, name, created_at) VALUES (:id, :ch, :name, :now)",
-              [{"id": t, "ch": ch, "name": f"team{t}", "now": NOW} for t, ch, _u in teams])
-        _rows(c, "INSERT INTO submissions (id, challenge_id, team_id, user_id, kind, status, filename, file_key, "
-                 "file_size, message, public_score, selected_final, created_at, queued_at, attempts) VALUES "
-                 "(:id, :ch, :id, :u, 'predictions', 'scored', 'p.csv', 'k', 1, '', 0.5, false, :now, :now, 1)",
-              [{"id": t, "ch": ch, "u": u, "now": NOW} for t, ch, u in teams])
-        _rows(c, "INSERT INTO team_best_scores (challenge_id, team_id, submission_id, public_score, rank_key, "
-                 "submitted_at, entries) VALUES (:ch, :id, :id, 0.5, 0.5, :now, 1)",
-              [{"id": t, "ch": ch, "now": NOW} for t, ch, _u in teams])
+        insert_rows(c, "INSERT INTO teams (id, challenge_id, name, created_at) VALUES (:id, :ch, :name, :now)",
+                    [{"id": t, "ch": ch, "name": f"team{t}", "now": NOW} for t, ch, _u in teams])
+        insert_rows(c, "INSERT INTO submissions (id, challenge_id, team_id, user_id, kind, status, filename, file_key, "
+                       "file_size, message, public_score, selected_final, created_at, queued_at, attempts) VALUES "
+                       "(:id, :ch, :id, :u, 'predictions', 'scored', 'p.csv', 'k', 1, '', 0.5, false, :now, :now, 1)",
+                    [{"id": t, "ch": ch, "u": u, "now": NOW} for t, ch, u in teams])
+        insert_rows(c, "INSERT INTO team_best_scores (challenge_id, team_id, submission_id, public_score, rank_key, "
+                       "submitted_at, entries) VALUES (:ch, :id, :id, 0.5, 0.5, :now, 1)",
+                    [{"id": t, "ch": ch, "now": NOW} for t, ch, _u in teams])
         c.execute(text("INSERT INTO private_board_states (challenge_id, generation, computed_generation) "
                        "VALUES (1, 3, 3)"))
     upgrade(empty_database)

@@ -3,7 +3,7 @@
 from sqlalchemy import text
 
 from heldout.migrate import upgrade
-from tests.core.test_migration_host_submissions import NOW, _rows, empty_database  # noqa: F401 - a fixture
+from tests.core.migrations import NOW, insert_ada_and_a_code_challenge, insert_rows
 
 # (status, the message the participant read) -> the limit stored.
 STORED = [
@@ -23,24 +23,15 @@ STORED = [
 ]
 
 
-def test_failed_runs_get_the_limit_their_message_names_and_no_other_row_gets_one(empty_database):  # noqa: F811
+def test_failed_runs_get_the_limit_their_message_names_and_no_other_row_gets_one(empty_database):
     upgrade(empty_database, "0006")
     with empty_database.begin() as c:
-        c.execute(text("INSERT INTO users (id, username, password_hash, is_admin, is_organizer, created_at) "
-                       "VALUES (1, 'ada', 'x', false, false, :now)"), {"now": NOW})
-        c.execute(text("INSERT INTO challenges (id, slug, title, summary, description_md, tags, difficulty, task_type, "
-                       "metric, greater_is_better, display_precision, scoring_spec, rules, kind, status, daily_limit, "
-                       "max_team_size, max_final_submissions, leaderboard_mode, private_revealed, version, "
-                       "content_hash, solution_hash, solution_key, created_at, updated_at) VALUES (1, 'c', 'T', '', "
-                       "'', '[]', 'beginner', 'regression', 'rmse', false, 5, '{}', '{}', 'code', 'published', 5, 1, "
-                       "2, 'classic', false, 1, 'c', 's', 'k', :now, :now)"), {"now": NOW})
-        c.execute(text("INSERT INTO teams (id, challenge_id, name, created_at) VALUES (1, 1, 'ada', :now)"),
-                  {"now": NOW})
-        _rows(c, "INSERT INTO submissions (id, challenge_id, team_id, user_id, kind, status, filename, file_key, "
-                 "file_size, message, error, selected_final, created_at, queued_at, attempts) VALUES "
-                 "(:id, 1, 1, 1, 'code', :status, 'f', 'k', 1, '', :error, false, :now, :now, 1)",
-              [{"id": i, "status": status, "error": error, "now": NOW}
-               for i, (status, error, _limit) in enumerate(STORED, start=1)])
+        insert_ada_and_a_code_challenge(c)
+        insert_rows(c, "INSERT INTO submissions (id, challenge_id, team_id, user_id, kind, status, filename, file_key, "
+                       "file_size, message, error, selected_final, created_at, queued_at, attempts) VALUES "
+                       "(:id, 1, 1, 1, 'code', :status, 'f', 'k', 1, '', :error, false, :now, :now, 1)",
+                    [{"id": i, "status": status, "error": error, "now": NOW}
+                     for i, (status, error, _limit) in enumerate(STORED, start=1)])
     upgrade(empty_database)
     with empty_database.connect() as c:
         stored = dict(c.execute(text("SELECT id, limit_hit FROM submissions")).all())
