@@ -61,8 +61,9 @@ class Live:
             try:
                 self.worker.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                # Seen once in CI at the end of a module (cause not found; the worker's log ends idle): say so,
-                # and stop it so that the next module's stack starts clean, its sandboxes gone with it.
+                # The cause seen in CI, RQ's minute-long wait for its pub/sub thread, is fixed (runner.worker.
+                # ScoringWorker); should another appear, say so, and stop the worker so that the next module's
+                # stack starts clean, its sandboxes gone with it.
                 print(f"browser tests: worker {self.worker.pid} did not stop within 30 s of SIGTERM; killed")
                 os.killpg(self.worker.pid, signal.SIGKILL)
                 self.worker.wait(timeout=30)

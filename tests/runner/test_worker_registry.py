@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from rq import Queue
 from sqlalchemy import delete, select
 
 from heldout.config import ConfigError, Settings
@@ -20,7 +21,7 @@ from heldout.runner.jobs import score_submission
 from heldout.runner.queue import enqueue_scoring, scoring_queue
 from heldout.runner.sandbox.bubblewrap_backend import BubblewrapSandbox
 from heldout.runner.sandbox.docker_backend import DockerSandbox
-from heldout.runner.worker import run_worker
+from heldout.runner.worker import ScoringWorker, run_worker
 from tests.conftest import REDIS_URL
 from tests.factories import make_challenge, make_submission, make_team, make_user
 from tests.fakes import ScriptedSandbox, scored, scripted_context
@@ -344,6 +345,49 @@ def test_heldout_health_fails_for_a_worker_stopped_by_sigstop_and_passes_once_it
     finally:
         if worker.poll() is None:
             worker.send_signal(signal.SIGCONT)
+            worker.kill()
+            worker.wait(timeout=30)
+        engine.dispose()
+
+
+def test_stopping_waits_at_most_a_second_for_rqs_pub_sub_thread_even_one_left_waiting_a_minute(real_redis):
+    pubsub = real_redis.pubsub()
+    pubsub.subscribe(**{"heldout-test-commands": lambda message: None})
+    thread = pubsub.run_in_thread(sleep_time=60, daemon=True)
+    time.sleep(0.3)
+    pubsub.unsubscribe()  # the race RQ loses: the thread reads the reply, then waits 60 s for a subscription
+    time.sleep(0.5)
+    worker = ScoringWorker([Queue("heldout-test", connection=real_redis)], connection=real_redis)
+    worker.pubsub, worker.pubsub_thread = pubsub, thread
+    started = time.monotonic()
+    worker.unsubscribe()
+    assert time.monotonic() - started < 3
+
+
+def test_a_worker_told_to_stop_stops_within_seconds_and_signs_off(tmp_path, postgres_url, real_redis, bwrap_sandbox):
+    """SIGTERM, as systemd and compose stop a worker: it stops at once, not after RQ's minute-long wait for its
+    pub/sub thread (redis-py 8's stop() waits for that thread: runner.worker.ScoringWorker)."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HELDOUT_")},
+           "HELDOUT_DATA_DIR": str(tmp_path / "data"), "HELDOUT_DATABASE_URL": postgres_url,
+           "HELDOUT_REDIS_URL": REDIS_URL, "HELDOUT_SANDBOX": "bubblewrap", "HELDOUT_SECRET_KEY": "x"}
+    engine = make_engine(postgres_url)
+    sessions = make_session_factory(engine)
+    with open(tmp_path / "worker.log", "wb") as log:
+        worker = subprocess.Popen([sys.executable, "-m", "heldout.cli", "worker", "--name", "prompt"], env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while _worker(sessions, "prompt") is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.0)  # RQ subscribes to its channel once it starts working the queue
+        worker.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        worker.wait(timeout=70)
+        took = time.monotonic() - started
+        assert took < 5, f"the worker took {took:.1f} s to stop:\n{(tmp_path / 'worker.log').read_text()[-3000:]}"
+        assert worker.returncode == 0 and _worker(sessions, "prompt").stopped_at is not None
+    finally:
+        if worker.poll() is None:
             worker.kill()
             worker.wait(timeout=30)
         engine.dispose()
