@@ -124,6 +124,9 @@ def test_every_page_fits_a_phone_and_passes_axe(demo, visitors, axe_script):
     ladder = _submit(ada, "tumour-screening", (CHALLENGES / "tumour-screening" / "sample_submission.csv").read_bytes(),
                      "a constant")
     expect(ada.page.locator("#diagnostics-withheld")).to_be_visible()
+    _submit(ada, "wine-clusters", (CHALLENGES / "wine-clusters" / "sample_submission.csv").read_bytes(), "one cluster")
+    expect(ada.page.locator("#diagnostics-none")).to_contain_text("No charts on a clustering challenge")
+    ada.screenshot("6-clustering-phone")
     ada.goto("/groups")
     ada.page.get_by_label("Name", exact=True).fill("Thursday study group")
     ada.page.get_by_role("button", name="Create group").click()
