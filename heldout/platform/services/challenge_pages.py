@@ -48,16 +48,15 @@ def phase_of(challenge: Challenge, now: datetime, ends_at: datetime | None = Non
     return Phase.ACTIVE
 
 
-def takes_late_submissions(challenge: Challenge, now: datetime) -> bool:
+def takes_late_submissions(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> bool:
     """Past its end, and still taking submissions: marked late, never ranked (leaderboard.late)."""
-    return phase_of(challenge, now) == Phase.CLOSED and bool(challenge.late_submissions)
+    return phase_of(challenge, now, ends_at) == Phase.CLOSED and bool(challenge.late_submissions)
 
 
 def takes_submissions(challenge: Challenge, now: datetime, ends_at: datetime | None = None) -> bool:
     """Whether a submission made now is taken (on time or late); ``ends_at`` as for :func:`phase_of`: the end that
     applies to the submitter (services.extensions.counting_end), when it is not the challenge's own."""
-    phase = phase_of(challenge, now, ends_at)
-    return phase == Phase.ACTIVE or (phase == Phase.CLOSED and bool(challenge.late_submissions))
+    return phase_of(challenge, now, ends_at) == Phase.ACTIVE or takes_late_submissions(challenge, now, ends_at)
 
 
 def describe_wait(delta: timedelta) -> str:
